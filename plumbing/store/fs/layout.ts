@@ -1,0 +1,27 @@
+// Where everything of an fs store lives on disk (docs/storage.md describes each path).
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const objectsDir = (dir: string): string => join(dir, "objects");
+export const objectPath = (dir: string, id: string): string => join(dir, "objects", id.slice(0, 2), id.slice(2));
+export const refsDir = (dir: string): string => join(dir, "refs");
+export const refPath = (dir: string, name: string): string => join(dir, "refs", ...name.split("/"));
+export const tmpDir = (dir: string): string => join(dir, "tmp");
+export const indexDir = (dir: string): string => join(dir, "index");
+export const levelDir = (dir: string): string => join(dir, "index", "db");
+export const pendingDir = (dir: string): string => join(dir, "index", "pending");
+export const daemonPidFile = (dir: string): string => join(dir, "index", "daemon.pid");
+export const daemonLogFile = (dir: string): string => join(dir, "index", "daemon.log");
+
+/**
+ * The index daemon's socket for a store. On Linux an abstract socket (no file to go stale);
+ * elsewhere a socket file, or a named pipe on Windows. `dir` must be absolute and real.
+ */
+export function daemonAddress(dir: string): string {
+  const tag = createHash("sha256").update(dir).digest("hex").slice(0, 32);
+  if (process.platform === "linux") return `\0cashet-index-${tag}`;
+  if (process.platform === "win32") return `\\\\.\\pipe\\cashet-index-${tag}`;
+  const local = join(dir, "index", "daemon.sock");
+  return local.length < 100 ? local : join(tmpdir(), `cashet-index-${tag}.sock`);
+}

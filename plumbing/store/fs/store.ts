@@ -1,0 +1,117 @@
+// FsStore: the default store. Objects and refs are files any process reads and writes directly;
+// the index, ref updates and claims go through the store's index daemon (client.ts), which is
+// started on first need. A cache hit (ref → commit → blob) reads files only.
+import { mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { StoreUnavailableError } from "../../errors.js";
+import { assertRefName } from "../../refs.js";
+import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../types.js";
+import { DaemonClient } from "./client.js";
+import { objectsDir, pendingDir, refsDir, tmpDir } from "./layout.js";
+import { FsObjects } from "./objects.js";
+import { listRefs, readRef } from "./refs.js";
+
+export interface FsStoreOptions {
+  /** Create the directory layout if it is missing (default true). */
+  create?: boolean;
+}
+
+/** The index of an fs store, answered by its daemon. */
+class DaemonIndex implements Index {
+  constructor(
+    private readonly dir: string,
+    private readonly client: DaemonClient,
+  ) {}
+
+  async addCommit(id: string): Promise<void> {
+    // The marker survives us: if this process dies before the daemon answers, the daemon
+    // finds the marker and indexes the commit anyway.
+    writeFileSync(`${pendingDir(this.dir)}/${id}`, "");
+    await this.client.call("index.addCommit", id);
+  }
+  removeCommit(id: string): Promise<string[]> {
+    return this.client.call("index.removeCommit", id);
+  }
+  addBlob(id: string): Promise<void> {
+    return this.client.call("index.addBlob", id);
+  }
+  removeBlob(id: string): Promise<void> {
+    return this.client.call("index.removeBlob", id);
+  }
+  entry(id: string): Promise<IndexEntry | null> {
+    return this.client.call("index.entry", id);
+  }
+  log(query?: LogQuery): Promise<IndexEntry[]> {
+    return this.client.call("index.log", query ?? {});
+  }
+  blobReferrers(id: string): Promise<string[]> {
+    return this.client.call("index.blobReferrers", id);
+  }
+  stats(): Promise<IndexStats> {
+    return this.client.call("index.stats");
+  }
+  reindex(): Promise<{ commits: number; blobs: number }> {
+    return this.client.call("index.reindex");
+  }
+}
+
+class FsRefs implements RefStorage {
+  constructor(
+    private readonly dir: string,
+    private readonly client: DaemonClient,
+  ) {}
+  async read(name: string): Promise<string | null> {
+    return readRef(this.dir, name);
+  }
+  async update(name: string, next: string | null, expected?: string | null): Promise<boolean> {
+    assertRefName(name);
+    return this.client.call("ref.update", name, next, expected !== undefined, expected ?? null);
+  }
+  async list(prefix = ""): Promise<Ref[]> {
+    return listRefs(this.dir, prefix);
+  }
+}
+
+/** A store in a directory (default `./.cashet`). Safe for any number of processes at once. */
+export class FsStore implements Store {
+  readonly kind = "fs";
+  readonly location: string;
+  readonly objects: FsObjects;
+  readonly refs: RefStorage;
+  readonly claims: Claims;
+  readonly index: Index;
+  private readonly client: DaemonClient;
+
+  constructor(dir: string, options: FsStoreOptions = {}) {
+    const abs = resolve(dir);
+    if (options.create ?? true) {
+      for (const d of [objectsDir(abs), refsDir(abs), tmpDir(abs), pendingDir(abs)]) mkdirSync(d, { recursive: true });
+    } else {
+      let isDir = false;
+      try {
+        isDir = statSync(abs).isDirectory();
+      } catch {}
+      if (!isDir) throw new StoreUnavailableError(`no cashet store at ${abs} (pass --store DIR or set CASHET_DIR)`);
+    }
+    this.location = realpathSync(abs);
+    this.client = new DaemonClient(this.location);
+    this.objects = new FsObjects(this.location);
+    this.refs = new FsRefs(this.location, this.client);
+    this.claims = this.client.claims();
+    this.index = new DaemonIndex(this.location, this.client);
+  }
+
+  /** The daemon's process id and connection count (for tests and `cashet stats`). */
+  daemonInfo(): Promise<{ pid: number; connections: number }> {
+    return this.client.call("info");
+  }
+
+  /** Asks the daemon to exit now (it would on its own when idle). */
+  async stopDaemon(): Promise<void> {
+    await this.client.call("shutdown").catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
