@@ -21,6 +21,9 @@ export interface ObjectStorage {
   touch(id: string): Promise<void>;
   /** When `id` was last touched or written (ms since epoch), or null. */
   accessedAt(id: string): Promise<number | null>;
+  /** Leftovers of writers that crashed mid-write (temp files), old enough to be dead. Optional. */
+  strays?(): Promise<string[]>;
+  removeStray?(name: string): Promise<void>;
 }
 
 export interface StoredObject {

@@ -10,6 +10,7 @@ import { objectPath, objectsDir, tmpDir } from "./layout.js";
 
 /** Reads under this size are done synchronously: cheaper than a trip through the thread pool. */
 const SYNC_READ_LIMIT = 256 * 1024;
+const STRAY_AGE_MS = Number(process.env.CASHET_STRAY_AGE_MS ?? 10 * 60_000);
 const HEX2 = /^[0-9a-f]{2}$/;
 const REST = /^[0-9a-f]{62}$/;
 
@@ -133,6 +134,23 @@ export class FsObjects implements ObjectStorage {
       if (isMissing(err)) return null;
       throw err;
     }
+  }
+
+  /** Temp files older than STRAY_AGE_MS: their writers are dead (a write takes far less). */
+  async strays(): Promise<string[]> {
+    const tmp = tmpDir(this.dir);
+    const out: string[] = [];
+    for (const name of await readdirOrEmpty(tmp)) {
+      try {
+        if (Date.now() - fs.statSync(join(tmp, name)).mtimeMs > STRAY_AGE_MS) out.push(`tmp/${name}`);
+      } catch {}
+    }
+    return out;
+  }
+
+  async removeStray(name: string): Promise<void> {
+    if (!/^tmp\/[^/\\]+$/.test(name)) throw new TypeError(`not a stray file: ${name}`);
+    await fs.promises.unlink(join(this.dir, name)).catch((err) => (isMissing(err) ? undefined : Promise.reject(err)));
   }
 
   private exists(path: string): boolean {

@@ -1,13 +1,13 @@
 // FsStore: the default store. Objects and refs are files any process reads and writes directly;
 // the index, ref updates and claims go through the store's index daemon (client.ts), which is
 // started on first need. A cache hit (ref → commit → blob) reads files only.
-import { mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { StoreUnavailableError } from "../../errors.js";
 import { assertRefName } from "../../refs.js";
 import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../types.js";
 import { DaemonClient } from "./client.js";
-import { objectsDir, pendingDir, refsDir, tmpDir } from "./layout.js";
+import { daemonPidFile, objectsDir, pendingDir, refsDir, tmpDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
 import { listRefs, readRef } from "./refs.js";
 
@@ -106,12 +106,24 @@ export class FsStore implements Store {
     return this.client.call("info");
   }
 
-  /** Asks the daemon to exit now (it would on its own when idle). */
+  /** Asks the store's daemon, if one runs, to exit now (it would on its own when idle), and waits until it has. */
   async stopDaemon(): Promise<void> {
-    await this.client.call("shutdown").catch(() => undefined);
+    if (!existsSync(daemonPidFile(this.location))) return;
+    const { pid } = await this.daemonInfo();
+    await this.client.call("shutdown");
+    for (let i = 0; i < 500 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
   }
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

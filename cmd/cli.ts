@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The cashet command line: picks the command, loads only its module (a cache hit must not pay
+// for the rest), runs it, and turns errors into one line on stderr and an exit code.
+import { readFileSync } from "node:fs";
+import { EXIT, report, type Command } from "./common.js";
+
+const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
+  "hash-object": () => import("./hash-object.js"),
+  "cat-object": () => import("./cat-object.js"),
+  "cat-commit": () => import("./cat-commit.js"),
+  "show-ref": () => import("./show-ref.js"),
+  "update-ref": () => import("./update-ref.js"),
+  "rev-list": () => import("./rev-list.js"),
+  fsck: () => import("./fsck.js"),
+  stats: () => import("./stats.js"),
+};
+
+async function usage(): Promise<string> {
+  const lines = await Promise.all(
+    Object.entries(COMMANDS).map(async ([name, load]) => `    ${name.padEnd(13)} ${(await load()).default.summary}`),
+  );
+  return `
+  Usage: cashet <command> [args] [--store DIR] [--json]
+
+  Commands
+${lines.join("\n")}
+
+  Every command takes --help. The store is --store DIR, else $CASHET_DIR, else ./.cashet.
+  Exit codes: 0 success; 1 failed or nothing matched; 2 usage or bad input; 3 store unreachable or corrupt.
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(await usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-v") {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return EXIT.ok;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`cashet: unknown command "${name}" (see cashet --help)\n`);
+    return EXIT.usage;
+  }
+  return (await load()).default.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = report(err);
+  },
+);
