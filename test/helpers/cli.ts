@@ -1,0 +1,33 @@
+// Runs the built CLI as a user would, capturing stdout (as bytes), stderr and the exit code.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../cmd/cli.js", import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  /** stdout as utf8 text. */
+  out: string;
+}
+
+/** Runs `cashet <args>` with optional stdin and extra environment. */
+export function cashet(args: string[], options: { stdin?: Uint8Array | string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CASHET_DAEMON_IDLE_MS: "3000", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const stdout = Buffer.concat(out);
+      resolve({ code: code ?? -1, stdout, stderr: err, out: stdout.toString("utf8") });
+    });
+    child.stdin.end(options.stdin ?? "");
+  });
+}
