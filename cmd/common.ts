@@ -46,6 +46,7 @@ export function parse<F extends AnyFlags>(argv: string[], help: string, flags: F
     description: false,
     autoVersion: false,
     booleanDefault: undefined,
+    pkg: {}, // skips meow's search for package.json: we print neither its version nor description
   });
   const known = new Set(["help"]);
   for (const [name, spec] of Object.entries(flags)) {

@@ -2,6 +2,7 @@
 import { MemoryLevel } from "memory-level";
 import { LocalClaims } from "../claims.js";
 import { IndexDb, type KvDb } from "../index/db.js";
+import { assertId } from "../ids.js";
 import { ObjectDb } from "../objects.js";
 import { assertRefName } from "../refs.js";
 import type { ObjectStorage, ObjectWriter, Ref, RefStorage, Store, StoredObject } from "./types.js";
@@ -11,10 +12,10 @@ class MemoryObjects implements ObjectStorage {
   private readonly access = new Map<string, number>();
 
   async read(id: string): Promise<Uint8Array | null> {
-    return this.objects.get(id) ?? null;
+    return this.objects.get(assertId(id)) ?? null;
   }
   async write(id: string, bytes: Uint8Array): Promise<boolean> {
-    this.access.set(id, Date.now());
+    this.access.set(assertId(id), Date.now());
     if (this.objects.has(id)) return false;
     this.objects.set(id, Uint8Array.from(bytes));
     return true;
@@ -28,7 +29,7 @@ class MemoryObjects implements ObjectStorage {
     };
   }
   async delete(id: string): Promise<boolean> {
-    this.access.delete(id);
+    this.access.delete(assertId(id));
     return this.objects.delete(id);
   }
   async size(id: string): Promise<number | null> {

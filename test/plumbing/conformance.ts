@@ -258,6 +258,25 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.index.log()).map((e) => e.id), log);
     }));
 
+    test("object storage refuses anything but a 64-hex id, so no id can name another path", withStore(async (store) => {
+      for (const bad of ["../../etc/passwd", "ab", sha256("x").toUpperCase(), `${sha256("x")}/..`]) {
+        await assert.rejects(store.objects.read(bad), InvalidInputError, bad);
+        await assert.rejects(store.objects.write(bad, Buffer.from("x")), InvalidInputError, bad);
+        await assert.rejects(store.objects.delete(bad), InvalidInputError, bad);
+      }
+    }));
+
+    test("a wait for a claim can be abandoned with an AbortSignal", withStore(async (store) => {
+      const key = sha256("abandoned");
+      const held = await store.claims.tryAcquire(key);
+      const ac = new AbortController();
+      const waiting = store.claims.waitRelease(key, { signal: ac.signal });
+      ac.abort(new Error("gave up"));
+      await assert.rejects(waiting, /gave up/);
+      await held!.release();
+      await store.claims.waitRelease(key);
+    }));
+
     test("touch records a use: the access time moves forward", withStore(async (store, db) => {
       const put = await db.putBlob(Buffer.from("used"));
       const first = (await store.objects.accessedAt(put.id))!;

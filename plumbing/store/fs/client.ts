@@ -25,6 +25,8 @@ interface Pending {
 interface HeldClaim {
   key: string;
   lost: boolean;
+  /** The daemon granted it. Until then a reconnect resends the plain acquire, never a reclaim. */
+  granted: boolean;
 }
 
 /** One process's link to the daemon of the store at `dir` (absolute, real path). */
@@ -40,10 +42,33 @@ export class DaemonClient {
 
   /** Calls `op` on the daemon; resent after a failover until answered. */
   call<T>(op: string, ...args: unknown[]): Promise<T> {
+    return this.request<T>(op, args);
+  }
+
+  /** Like `call`; an aborted `signal` rejects at once and forgets the request. */
+  private request<T>(op: string, args: unknown[], signal?: AbortSignal): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(`store ${this.dir} is closed`));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = ++this.seq;
     const done = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { op, args, resolve: resolve as (v: unknown) => void, reject });
+      const onAbort = (): void => {
+        this.pending.delete(id);
+        this.refSocket();
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(id, {
+        op,
+        args,
+        resolve: (v) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      });
     });
     this.refSocket();
     if (this.socket) send(this.socket, { id, op, args });
@@ -56,7 +81,7 @@ export class DaemonClient {
     return {
       tryAcquire: async (key) => {
         const token = `${process.pid}-${randomBytes(8).toString("hex")}`;
-        const held: HeldClaim = { key, lost: false };
+        const held: HeldClaim = { key, lost: false, granted: false };
         this.held.set(token, held);
         let ok: boolean;
         try {
@@ -69,6 +94,7 @@ export class DaemonClient {
           this.held.delete(token);
           return null;
         }
+        held.granted = true;
         const handle: ClaimHandle = {
           key,
           get lost() {
@@ -81,17 +107,7 @@ export class DaemonClient {
         };
         return handle;
       },
-      waitRelease: (key, options) => {
-        const wait = this.call<void>("claim.wait", key);
-        const signal = options?.signal;
-        if (!signal) return wait;
-        if (signal.aborted) return Promise.reject(signal.reason);
-        return new Promise<void>((resolve, reject) => {
-          const onAbort = (): void => reject(signal.reason);
-          signal.addEventListener("abort", onAbort, { once: true });
-          wait.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-        });
-      },
+      waitRelease: (key, options) => this.request<void>("claim.wait", [key], options?.signal),
       list: () => this.call<ClaimInfo[]>("claim.list"),
     };
   }
@@ -135,7 +151,7 @@ export class DaemonClient {
     });
     send(socket, { id: 0, op: "hello", args: [process.pid, hostname()] });
     for (const [token, held] of this.held) {
-      if (held.lost) continue;
+      if (held.lost || !held.granted) continue;
       // Reclaims go first, during the new daemon's grace period, before anyone else may acquire.
       const id = ++this.seq;
       this.pending.set(id, {

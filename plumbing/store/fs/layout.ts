@@ -2,9 +2,11 @@
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertId } from "../../ids.js";
 
 export const objectsDir = (dir: string): string => join(dir, "objects");
-export const objectPath = (dir: string, id: string): string => join(dir, "objects", id.slice(0, 2), id.slice(2));
+/** The file of object `id`; throws for anything but a 64-hex id, so no id can name another path. */
+export const objectPath = (dir: string, id: string): string => join(dir, "objects", assertId(id).slice(0, 2), id.slice(2));
 export const refsDir = (dir: string): string => join(dir, "refs");
 export const refPath = (dir: string, name: string): string => join(dir, "refs", ...name.split("/"));
 export const tmpDir = (dir: string): string => join(dir, "tmp");

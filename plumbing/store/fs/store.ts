@@ -7,6 +7,8 @@ import { StoreUnavailableError } from "../../errors.js";
 import { assertRefName } from "../../refs.js";
 import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../types.js";
 import { DaemonClient } from "./client.js";
+import { ensureDir } from "./files.js";
+import { assertId } from "../../ids.js";
 import { daemonPidFile, objectsDir, pendingDir, refsDir, tmpDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
 import { listRefs, readRef } from "./refs.js";
@@ -26,7 +28,8 @@ class DaemonIndex implements Index {
   async addCommit(id: string): Promise<void> {
     // The marker survives us: if this process dies before the daemon answers, the daemon
     // finds the marker and indexes the commit anyway.
-    writeFileSync(`${pendingDir(this.dir)}/${id}`, "");
+    ensureDir(pendingDir(this.dir));
+    writeFileSync(`${pendingDir(this.dir)}/${assertId(id)}`, "");
     await this.client.call("index.addCommit", id);
   }
   removeCommit(id: string): Promise<string[]> {

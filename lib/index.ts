@@ -1,0 +1,34 @@
+// The public library API. Today: the stores and the object database underneath the memoized
+// call (Client, ResultRef and friends build on these).
+export { FsStore, type FsStoreOptions } from "../plumbing/store/fs/store.js";
+export { MemoryStore } from "../plumbing/store/memory.js";
+export { openStore, storeDir, type OpenStoreOptions } from "../plumbing/store/open.js";
+export type {
+  Store,
+  ObjectStorage,
+  ObjectWriter,
+  StoredObject,
+  RefStorage,
+  Ref,
+  Claims,
+  ClaimHandle,
+  ClaimInfo,
+  Index,
+  IndexEntry,
+  IndexStats,
+  LogQuery,
+} from "../plumbing/store/types.js";
+export { ObjectDb, type ObjectRead, type ObjectKind, type PutResult } from "../plumbing/objects.js";
+export { INLINE_LIMIT, encodeCommit, type Commit, type CommitRecord, type CommitStatus } from "../plumbing/commit.js";
+export { sha256, isId } from "../plumbing/ids.js";
+export { fsck, type FsckResult, type FsckProblem, type FsckOptions } from "../plumbing/commands/fsck.js";
+export { stats, type StoreStats } from "../porcelain/stats.js";
+export {
+  CashetError,
+  InvalidInputError,
+  NotFoundError,
+  AmbiguousIdError,
+  CorruptObjectError,
+  StoreUnavailableError,
+  ClaimLostError,
+} from "../plumbing/errors.js";
