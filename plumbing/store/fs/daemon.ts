@@ -3,7 +3,7 @@
 // so no caller stalls behind someone's CPU-bound function. Started on demand by FsStore
 // (client.ts), it exits when idle; if it dies, the next caller starts another and everyone
 // reconnects. Usage: node daemon.js <absolute store dir>
-import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { ClassicLevel } from "classic-level";
 import { ClaimTable } from "../../claims.js";
@@ -171,10 +171,12 @@ async function main(): Promise<void> {
     shuttingDown = true;
     server.close();
     for (const s of connections) s.destroy();
-    await level.close().catch(() => undefined);
+    // The pid file goes first, and only if it is ours: once the LevelDB lock is released a
+    // successor may start and write its own, which must survive us.
     try {
-      unlinkSync(daemonPidFile(dir!));
+      if (readFileSync(daemonPidFile(dir!), "utf8").trim() === String(process.pid)) unlinkSync(daemonPidFile(dir!));
     } catch {}
+    await level.close().catch(() => undefined);
     log(`exit (${why})`);
     process.exit(0);
   }
