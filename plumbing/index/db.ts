@@ -1,40 +1,41 @@
 // The index: everything log, gc and stats need, kept in any abstract-level database (LevelDB on
 // disk, memory-level in memory). It is rebuilt from the objects on demand, so it is only a cache.
-// Writes run one at a time (the daemon is the only writer of an fs store's index), which makes
-// the read-modify-write of counters safe without locks.
+// One IndexDb is the only writer of its database (the daemon hosts the fs store's), and writes
+// run one at a time, so counters are kept in memory and updated without read-modify-write races.
 import { commitBlobs, type Commit } from "../commit.js";
-import type { ObjectDb } from "../objects.js";
+import { storedKind, type ObjectDb } from "../objects.js";
 import type { Index, IndexEntry, IndexStats, LogQuery } from "../store/types.js";
 
 /*
  * Key layout (all keys are utf8 strings; "·" below is the separator \x00):
- *   c·<commit>                  → IndexEntry (JSON)
- *   t·<created>·<commit>        → ""   by time          (<created>: 15-digit ms since epoch)
- *   f·<func>·<created>·<commit> → ""   by function name
- *   s·<status>·<created>·<commit> → "" by status
- *   g·<k>=<v>·<created>·<commit> → ""  by tag and value
- *   G·<k>·<created>·<commit>    → ""   by tag key
- *   e·<expires>·<commit>        → ""   by expiry (TTL)
- *   r·<blob>·<commit>           → ""   blob referenced by commit (reference count = key count)
- *   b·<blob>                    → {size, stored} blob object known to the index
- *   a·<commit>                  → last access, ms since epoch
- *   n·<counter>                 → number (see IndexStats)
- *   m·version                   → index format version; absent means "rebuild me"
+ *   c·<commit>                    → IndexEntry (JSON)
+ *   t·<created>·<commit>          → ""   by time          (<created>: 15-digit ms since epoch)
+ *   f·<func>·<created>·<commit>   → ""   by function name
+ *   s·<status>·<created>·<commit> → ""   by status
+ *   g·<k>=<v>·<created>·<commit>  → ""   by tag and value
+ *   G·<k>·<created>·<commit>      → ""   by tag key
+ *   e·<expires>·<commit>          → ""   by expiry (TTL)
+ *   r·<blob>·<commit>             → ""   blob referenced by commit (reference count = key count)
+ *   b·<blob>                      → {stored} blob object known to the index
+ *   a·<commit>                    → last access, ms since epoch
+ *   n·<counter>                   → number (see IndexStats)
+ *   m·version                     → index format version; absent means "rebuild me"
  */
 const SEP = "\x00";
 const END = "\uffff";
 export const INDEX_VERSION = "1";
 
+export type Op = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+
 /** The part of abstract-level's API the index uses (classic-level and memory-level both fit). */
 export interface KvDb {
   get(key: string): Promise<string | undefined>;
+  getMany(keys: string[]): Promise<Array<string | undefined>>;
   put(key: string, value: string): Promise<void>;
   batch(ops: Op[]): Promise<void>;
   keys(options: { gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
   clear(): Promise<void>;
 }
-type Db = KvDb;
-export type Op = { type: "put"; key: string; value: string } | { type: "del"; key: string };
 
 const COUNTERS: Array<keyof IndexStats> = [
   "totalCommits",
@@ -53,9 +54,11 @@ const key = (...parts: string[]): string => parts.join(SEP);
 /** Index over an abstract-level database, reading commits from `objects` to learn about them. */
 export class IndexDb implements Index {
   private queue: Promise<unknown> = Promise.resolve();
+  /** The counters, read once: this object is the database's only writer, so they stay true. */
+  private counters: IndexStats | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: KvDb,
     private readonly objects: ObjectDb,
   ) {}
 
@@ -69,7 +72,8 @@ export class IndexDb implements Index {
       if ((await this.db.get(key("c", id))) !== undefined) return;
       const read = await this.objects.read(id);
       if (read.kind !== "commit") return; // a missing or corrupt commit is not indexed
-      await this.db.batch(await this.addOps(read.commit, read.stored));
+      const delta = blank();
+      await this.commit(await this.addOps(read.commit, read.stored, delta), delta);
     });
   }
 
@@ -90,7 +94,7 @@ export class IndexDb implements Index {
         ops.push({ type: "del", key: key("g", `${k}=${v}`, ts, id) }, { type: "del", key: key("G", k, ts, id) });
       }
       if (e.expiresAt !== null) ops.push({ type: "del", key: key("e", pad(e.expiresAt), id) });
-      const delta = this.blankDelta();
+      const delta = blank();
       delta.totalCommits = -1;
       delta[e.status === "completed" ? "completedCommits" : "failedCommits"] = -1;
       delta.commitBytes = -e.bytes;
@@ -104,16 +108,15 @@ export class IndexDb implements Index {
           orphans.push(b.id);
         }
       }
-      ops.push(...(await this.counterOps(delta)));
-      await this.db.batch(ops);
+      await this.commit(ops, delta);
       return orphans;
     });
   }
 
   addBlob(id: string): Promise<void> {
     return this.serial(async () => {
-      const ops = await this.blobOps(id, this.blankDelta());
-      if (ops.length) await this.db.batch(ops);
+      const delta = blank();
+      await this.commit(await this.blobOps(id, delta), delta);
     });
   }
 
@@ -122,10 +125,10 @@ export class IndexDb implements Index {
       const raw = await this.db.get(key("b", id));
       if (raw === undefined) return;
       const { stored } = JSON.parse(raw) as { stored: number };
-      const delta = this.blankDelta();
+      const delta = blank();
       delta.blobObjects = -1;
       delta.blobBytes = -stored;
-      await this.db.batch([{ type: "del", key: key("b", id) }, ...(await this.counterOps(delta))]);
+      await this.commit([{ type: "del", key: key("b", id) }], delta);
     });
   }
 
@@ -137,6 +140,8 @@ export class IndexDb implements Index {
   async log(query: LogQuery = {}): Promise<IndexEntry[]> {
     const limit = query.limit ?? Infinity;
     const tags = query.tags ?? [];
+    const out: IndexEntry[] = [];
+    if (limit <= 0) return out;
     // Walk the most selective secondary index newest-first; check the other filters per entry.
     let prefix: string;
     if (tags.length) prefix = tags[0]!.includes("=") ? key("g", tags[0]!) : key("G", tags[0]!);
@@ -144,15 +149,26 @@ export class IndexDb implements Index {
     else if (query.status !== undefined) prefix = key("s", query.status);
     else prefix = "t";
     const lower = query.since !== undefined ? key(prefix, pad(query.since)) : prefix + SEP;
-    const out: IndexEntry[] = [];
-    if (limit <= 0) return out;
+    // Entries are fetched a page at a time (one getMany), not one read per key.
+    const page = Math.min(Math.max(limit === Infinity ? 256 : limit, 16), 256);
+    let ids: string[] = [];
+    const flush = async (): Promise<boolean> => {
+      const raws = await this.db.getMany(ids.map((id) => key("c", id)));
+      ids = [];
+      for (const raw of raws) {
+        if (raw === undefined) continue;
+        const e = JSON.parse(raw) as IndexEntry;
+        if (!matches(e, query, tags)) continue;
+        out.push(e);
+        if (out.length >= limit) return true;
+      }
+      return false;
+    };
     for await (const k of this.db.keys({ gte: lower, lt: prefix + SEP + END, reverse: true })) {
-      const id = k.slice(k.lastIndexOf(SEP) + 1);
-      const e = await this.entry(id);
-      if (!e || !matches(e, query, tags)) continue;
-      out.push(e);
-      if (out.length >= limit) break;
+      ids.push(k.slice(k.lastIndexOf(SEP) + 1));
+      if (ids.length >= page && (await flush())) return out;
     }
+    if (ids.length) await flush();
     return out;
   }
 
@@ -186,42 +202,75 @@ export class IndexDb implements Index {
   }
 
   async stats(): Promise<IndexStats> {
-    const stats = this.blankDelta();
-    for (const name of COUNTERS) stats[name] = Number((await this.db.get(key("n", name))) ?? 0);
-    return stats;
+    return { ...(await this.loadCounters()) };
   }
 
   reindex(): Promise<{ commits: number; blobs: number }> {
     return this.serial(async () => {
       await this.db.clear();
+      this.counters = blank();
+      let ops: Op[] = [];
+      let delta = blank();
+      const flush = async (): Promise<void> => {
+        await this.commit(ops, delta);
+        ops = [];
+        delta = blank();
+      };
       let commits = 0;
-      let blobs = 0;
-      const blobIds: string[] = [];
-      for await (const { id } of this.objects.storage.list()) {
+      const blobs = new Map<string, number>();
+      for await (const { id, size } of this.objects.storage.list()) {
+        // The first bytes tell the kind: blobs are registered without being read whole
+        // (verifying them is fsck's job); commits are read and verified.
+        const head = await this.objects.storage.read(id, 4);
+        const kind = head && storedKind(head);
+        if (kind === "blob") blobs.set(id, size);
+        if (kind !== "commit") continue;
         const read = await this.objects.read(id);
-        if (read.kind === "commit") {
-          await this.db.batch(await this.addOps(read.commit, read.stored));
-          commits++;
-        } else if (read.kind === "blob") {
-          blobIds.push(id);
-        }
+        if (read.kind !== "commit") continue;
+        ops.push(...(await this.addOps(read.commit, read.stored, delta, false)));
+        commits++;
+        if (ops.length > 1000) await flush();
       }
-      for (const id of blobIds) {
-        const ops = await this.blobOps(id, this.blankDelta());
-        if (ops.length) await this.db.batch(ops);
-        blobs++;
+      for (const [id, stored] of blobs) {
+        ops.push({ type: "put", key: key("b", id), value: JSON.stringify({ stored }) });
+        delta.blobObjects += 1;
+        delta.blobBytes += stored;
+        if (ops.length > 1000) await flush();
       }
-      await this.db.put(key("m", "version"), INDEX_VERSION);
-      return { commits, blobs };
+      ops.push({ type: "put", key: key("m", "version"), value: INDEX_VERSION });
+      await flush();
+      return { commits, blobs: blobs.size };
     });
   }
 
-  /** Marks an empty database as a complete index (a new store has nothing to rebuild). */
-  async markCurrent(): Promise<void> {
-    await this.db.put(key("m", "version"), INDEX_VERSION);
+  /** Applies `ops` and the counter changes in `delta` as one atomic batch. */
+  private async commit(ops: Op[], delta: IndexStats): Promise<void> {
+    const now = await this.loadCounters();
+    const next = { ...now };
+    for (const name of COUNTERS) {
+      if (!delta[name]) continue;
+      next[name] = now[name] + delta[name];
+      ops.push({ type: "put", key: key("n", name), value: String(next[name]) });
+    }
+    if (ops.length) await this.db.batch(ops);
+    this.counters = next;
   }
 
-  private async addOps(commit: Commit, stored: number): Promise<Op[]> {
+  private async loadCounters(): Promise<IndexStats> {
+    if (!this.counters) {
+      const values = await this.db.getMany(COUNTERS.map((name) => key("n", name)));
+      const counters = blank();
+      COUNTERS.forEach((name, i) => (counters[name] = Number(values[i] ?? 0)));
+      this.counters = counters;
+    }
+    return this.counters;
+  }
+
+  /**
+   * Ops that index `commit`, adding its counts to `delta`. With `registerBlobs` false (reindex),
+   * blob objects are registered separately.
+   */
+  private async addOps(commit: Commit, stored: number, delta: IndexStats, registerBlobs = true): Promise<Op[]> {
     const id = commit.id;
     const createdAt = Date.parse(commit.createdAt);
     const expiresAt = commit.expiresAt === null ? null : Date.parse(commit.expiresAt);
@@ -254,43 +303,29 @@ export class IndexDb implements Index {
       ops.push({ type: "put", key: key("g", `${k}=${v}`, ts, id), value: "" }, { type: "put", key: key("G", k, ts, id), value: "" });
     }
     if (expiresAt !== null) ops.push({ type: "put", key: key("e", pad(expiresAt), id), value: "" });
-    const delta = this.blankDelta();
-    delta.totalCommits = 1;
-    delta[e.status === "completed" ? "completedCommits" : "failedCommits"] = 1;
-    delta.commitBytes = stored;
+    delta.totalCommits += 1;
+    delta[e.status === "completed" ? "completedCommits" : "failedCommits"] += 1;
+    delta.commitBytes += stored;
     for (const b of blobs) {
       ops.push({ type: "put", key: key("r", b.id, id), value: "" });
       if (b.inline) {
         delta.inlineObjects += 1;
         delta.inlineBytes += b.size ?? 0;
-      } else {
-        ops.push(...(await this.blobOps(b.id, delta, false)));
+      } else if (registerBlobs) {
+        ops.push(...(await this.blobOps(b.id, delta)));
       }
     }
-    ops.push(...(await this.counterOps(delta)));
     return ops;
   }
 
-  /** Ops that register blob `id` (if stored and not yet known); adds its counts to `delta`. */
-  private async blobOps(id: string, delta: IndexStats, withCounters = true): Promise<Op[]> {
+  /** Ops that register blob `id` (if stored and not yet known), adding its counts to `delta`. */
+  private async blobOps(id: string, delta: IndexStats): Promise<Op[]> {
     if ((await this.db.get(key("b", id))) !== undefined) return [];
     const stored = await this.objects.storage.size(id);
     if (stored === null) return [];
     delta.blobObjects += 1;
     delta.blobBytes += stored;
-    const ops: Op[] = [{ type: "put", key: key("b", id), value: JSON.stringify({ stored }) }];
-    if (withCounters) ops.push(...(await this.counterOps(delta)));
-    return ops;
-  }
-
-  private async counterOps(delta: IndexStats): Promise<Op[]> {
-    const ops: Op[] = [];
-    for (const name of COUNTERS) {
-      if (!delta[name]) continue;
-      const now = Number((await this.db.get(key("n", name))) ?? 0);
-      ops.push({ type: "put", key: key("n", name), value: String(now + delta[name]) });
-    }
-    return ops;
+    return [{ type: "put", key: key("b", id), value: JSON.stringify({ stored }) }];
   }
 
   private async hasReferrer(blob: string, except: string): Promise<boolean> {
@@ -301,16 +336,16 @@ export class IndexDb implements Index {
     return false;
   }
 
-  private blankDelta(): IndexStats {
-    return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as IndexStats;
-  }
-
   /** Runs write operations one at a time, in order. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function blank(): IndexStats {
+  return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as IndexStats;
 }
 
 function matches(e: IndexEntry, q: LogQuery, tags: string[]): boolean {

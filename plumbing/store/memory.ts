@@ -11,22 +11,28 @@ class MemoryObjects implements ObjectStorage {
   private readonly objects = new Map<string, Uint8Array>();
   private readonly access = new Map<string, number>();
 
-  async read(id: string): Promise<Uint8Array | null> {
-    return this.objects.get(assertId(id)) ?? null;
+  async read(id: string, maxBytes?: number): Promise<Uint8Array | null> {
+    const bytes = this.objects.get(assertId(id));
+    if (!bytes) return null;
+    return maxBytes === undefined ? bytes : bytes.subarray(0, maxBytes);
   }
   async write(id: string, bytes: Uint8Array): Promise<boolean> {
-    this.access.set(assertId(id), Date.now());
-    if (this.objects.has(id)) return false;
-    this.objects.set(id, Uint8Array.from(bytes));
-    return true;
+    // A copy: the caller may reuse its buffer.
+    return this.keep(id, Uint8Array.from(bytes));
   }
   async writer(): Promise<ObjectWriter> {
     const chunks: Uint8Array[] = [];
     return {
       write: async (chunk) => void chunks.push(Uint8Array.from(chunk)),
-      finish: (id) => this.write(id, Buffer.concat(chunks)),
+      finish: async (id) => this.keep(id, Buffer.concat(chunks)),
       abort: async () => void (chunks.length = 0),
     };
+  }
+  private keep(id: string, bytes: Uint8Array): boolean {
+    this.access.set(assertId(id), Date.now());
+    if (this.objects.has(id)) return false;
+    this.objects.set(id, bytes);
+    return true;
   }
   async delete(id: string): Promise<boolean> {
     this.access.delete(assertId(id));

@@ -5,8 +5,8 @@ import type { Commit } from "../commit.js";
 
 /** Content-addressed bytes. `id` is the sha256 of the *decoded* content; backends never check it. */
 export interface ObjectStorage {
-  /** The stored bytes of `id`, or null when absent. */
-  read(id: string): Promise<Uint8Array | null>;
+  /** The stored bytes of `id` (only the first `maxBytes` when given), or null when absent. */
+  read(id: string, maxBytes?: number): Promise<Uint8Array | null>;
   /** Stores `bytes` under `id` atomically (readers see all of it or nothing). False if it existed. */
   write(id: string, bytes: Uint8Array): Promise<boolean>;
   /** A writer for bytes whose id is known only after the last chunk (streamed blobs). */
@@ -127,7 +127,11 @@ export interface IndexStats {
  * `reindex` rebuilds it, so losing it never loses a result.
  */
 export interface Index {
-  /** Indexes a stored commit (read back from the objects). Idempotent. */
+  /**
+   * Indexes a stored commit (read back from the objects). Idempotent. Index a commit before
+   * moving a ref to it: then every commit a ref reaches is indexed, and a writer that dies in
+   * between leaves only an unreferenced commit, which `fsck` reports and `--repair` indexes.
+   */
   addCommit(id: string): Promise<void>;
   /** Drops a commit from the index. Returns its non-inline blobs that no commit references now. */
   removeCommit(id: string): Promise<string[]>;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { fsck } from "../../plumbing/commands/fsck.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { objectPath } from "../../plumbing/store/fs/layout.js";
 import { FsStore } from "../../plumbing/store/fs/store.js";
@@ -143,21 +144,19 @@ describe("FsStore on disk", () => {
       }
     }));
 
-  test("a commit whose writer died before the index heard of it is indexed from its marker", () =>
-    fresh(async (store, db, dir) => {
-      await store.index.stats(); // the daemon runs and knows nothing yet
-      await store.stopDaemon();
-      await store.close();
-      const put = await db.putCommit(makeRecord({ seed: "orphan-marker" }));
-      writeFileSync(join(dir, "index", "pending", put.id), ""); // what addCommit writes before asking
-      const reopened = new FsStore(dir);
-      try {
-        assert.deepEqual((await reopened.index.log()).map((e) => e.id), [put.id]);
-        assert.deepEqual(readdirSync(join(dir, "index", "pending")), []);
-      } finally {
-        await reopened.stopDaemon();
-        await reopened.close();
-      }
+  test("a commit whose writer died before the index heard of it is found by fsck and indexed by --repair", () =>
+    fresh(async (store, db) => {
+      const out = await db.putBlob(randomBytes(2000));
+      const known = await db.putCommit(makeRecord({ seed: "known", outputId: out.id, outputSize: 2000 }));
+      await store.index.addCommit(known.id);
+      // The writer stored its commit and died before telling the index.
+      const put = await db.putCommit(makeRecord({ seed: "writer-died", outputId: out.id, outputSize: 2000 }));
+      const found = await fsck(store);
+      assert.deepEqual(found.problems.map((p) => [p.kind, p.subject]), [["unindexed-commit", put.id]]);
+      const repaired = await fsck(store, { repair: true });
+      assert.equal(repaired.remaining, 0);
+      assert.deepEqual((await store.index.log()).map((e) => e.id).sort(), [known.id, put.id].sort());
+      assert.equal((await fsck(store)).problems.length, 0);
     }));
 
   test("a cache-hit read path (ref, commit, blob) works with no daemon running", () =>

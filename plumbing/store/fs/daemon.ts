@@ -3,14 +3,14 @@
 // so no caller stalls behind someone's CPU-bound function. Started on demand by FsStore
 // (client.ts), it exits when idle; if it dies, the next caller starts another and everyone
 // reconnects. Usage: node daemon.js <absolute store dir>
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { ClassicLevel } from "classic-level";
 import { ClaimTable } from "../../claims.js";
 import { IndexDb, type KvDb } from "../../index/db.js";
 import { ObjectDb } from "../../objects.js";
 import { FsObjects } from "./objects.js";
-import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir, pendingDir } from "./layout.js";
+import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from "./layout.js";
 import { readMessages, send, type Request } from "./protocol.js";
 import { RefWriter } from "./refs.js";
 
@@ -54,7 +54,6 @@ async function openLevel(): Promise<ClassicLevel<string, string>> {
 }
 
 async function main(): Promise<void> {
-  mkdirSync(pendingDir(dir!), { recursive: true });
   let level: ClassicLevel<string, string>;
   try {
     level = await openLevel();
@@ -79,7 +78,6 @@ async function main(): Promise<void> {
     const { commits, blobs } = await index.reindex();
     log(`index rebuilt from objects: ${commits} commits, ${blobs} blobs`);
   }
-  await ingestPending(index);
 
   const connections = new Set<Socket>();
   let idleTimer: NodeJS.Timeout | undefined;
@@ -96,10 +94,7 @@ async function main(): Promise<void> {
   const ops: Record<string, (conn: Conn, ...args: any[]) => unknown> = {
     hello: () => ({ pid: process.pid }),
     info: () => ({ pid: process.pid, dir, connections: connections.size, claims: claims.list() }),
-    "index.addCommit": async (_c, id: string) => {
-      await index.addCommit(id);
-      removePending(id);
-    },
+    "index.addCommit": (_c, id: string) => index.addCommit(id),
     "index.removeCommit": (_c, id: string) => index.removeCommit(id),
     "index.addBlob": (_c, id: string) => index.addBlob(id),
     "index.removeBlob": (_c, id: string) => index.removeBlob(id),
@@ -199,33 +194,6 @@ async function main(): Promise<void> {
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
-  // Markers can appear while we run when a client dies between marker and request.
-  setInterval(() => void ingestPending(index), 5_000).unref();
-}
-
-function removePending(id: string): void {
-  try {
-    unlinkSync(`${pendingDir(dir!)}/${id}`);
-  } catch {}
-}
-
-/** Indexes commits whose writers died before the index heard of them. */
-async function ingestPending(index: IndexDb): Promise<void> {
-  let names: string[];
-  try {
-    names = readdirSync(pendingDir(dir!));
-  } catch {
-    return;
-  }
-  for (const id of names) {
-    if (!/^[0-9a-f]{64}$/.test(id)) continue;
-    try {
-      await index.addCommit(id);
-      removePending(id);
-    } catch (err) {
-      log(`pending ${id}: ${(err as Error).message}`);
-    }
-  }
 }
 
 process.stdout.on("error", () => undefined); // the starter closes its end after "ready"

@@ -12,7 +12,6 @@ export const refPath = (dir: string, name: string): string => join(dir, "refs", 
 export const tmpDir = (dir: string): string => join(dir, "tmp");
 export const indexDir = (dir: string): string => join(dir, "index");
 export const levelDir = (dir: string): string => join(dir, "index", "db");
-export const pendingDir = (dir: string): string => join(dir, "index", "pending");
 export const daemonPidFile = (dir: string): string => join(dir, "index", "daemon.pid");
 export const daemonLogFile = (dir: string): string => join(dir, "index", "daemon.log");
 

@@ -17,7 +17,7 @@ const REST = /^[0-9a-f]{62}$/;
 export class FsObjects implements ObjectStorage {
   constructor(readonly dir: string) {}
 
-  async read(id: string): Promise<Uint8Array | null> {
+  async read(id: string, maxBytes?: number): Promise<Uint8Array | null> {
     const path = objectPath(this.dir, id);
     let fd: number;
     try {
@@ -27,8 +27,18 @@ export class FsObjects implements ObjectStorage {
       throw err;
     }
     try {
-      const size = fs.fstatSync(fd).size;
-      if (size >= SYNC_READ_LIMIT) return await fs.promises.readFile(path).catch((err) => (isMissing(err) ? null : Promise.reject(err)));
+      const size = Math.min(fs.fstatSync(fd).size, maxBytes ?? Infinity);
+      if (size >= SYNC_READ_LIMIT) {
+        // Large: read off the main thread, from the descriptor we hold (the file may be replaced).
+        const buf = Buffer.allocUnsafe(size);
+        let off = 0;
+        while (off < size) {
+          const { bytesRead } = await promisifiedRead(fd, buf, off, size - off, off);
+          if (bytesRead === 0) break;
+          off += bytesRead;
+        }
+        return off === size ? buf : buf.subarray(0, off);
+      }
       const buf = Buffer.allocUnsafe(size);
       let off = 0;
       while (off < size) {
@@ -48,8 +58,19 @@ export class FsObjects implements ObjectStorage {
       await this.touch(id); // a fresh use: keeps a concurrent gc's grace period honest
       return false;
     }
-    writeFileAtomic(path, bytes, tmpDir(this.dir), dirname(path));
-    return true;
+    if (bytes.length < SYNC_READ_LIMIT) {
+      writeFileAtomic(path, bytes, tmpDir(this.dir), dirname(path));
+      return true;
+    }
+    // Large: write through the thread pool so the event loop keeps serving others.
+    const w = await this.writer();
+    try {
+      await w.write(bytes);
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+    return w.finish(id);
   }
 
   async writer(): Promise<ObjectWriter> {
@@ -72,6 +93,7 @@ export class FsObjects implements ObjectStorage {
         const path = objectPath(this.dir, id);
         if (this.exists(path)) {
           await fs.promises.unlink(temp);
+          await this.touch(id);
           return false;
         }
         ensureDir(dirname(path));
@@ -161,6 +183,12 @@ export class FsObjects implements ObjectStorage {
       return false;
     }
   }
+}
+
+function promisifiedRead(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, off, len, pos, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))),
+  );
 }
 
 async function readdirOrEmpty(path: string): Promise<string[]> {

@@ -1,15 +1,14 @@
 // FsStore: the default store. Objects and refs are files any process reads and writes directly;
 // the index, ref updates and claims go through the store's index daemon (client.ts), which is
 // started on first need. A cache hit (ref → commit → blob) reads files only.
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { StoreUnavailableError } from "../../errors.js";
 import { assertRefName } from "../../refs.js";
 import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../types.js";
 import { DaemonClient } from "./client.js";
-import { ensureDir } from "./files.js";
 import { assertId } from "../../ids.js";
-import { daemonPidFile, objectsDir, pendingDir, refsDir, tmpDir } from "./layout.js";
+import { daemonPidFile, indexDir, objectsDir, refsDir, tmpDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
 import { listRefs, readRef } from "./refs.js";
 
@@ -20,17 +19,10 @@ export interface FsStoreOptions {
 
 /** The index of an fs store, answered by its daemon. */
 class DaemonIndex implements Index {
-  constructor(
-    private readonly dir: string,
-    private readonly client: DaemonClient,
-  ) {}
+  constructor(private readonly client: DaemonClient) {}
 
-  async addCommit(id: string): Promise<void> {
-    // The marker survives us: if this process dies before the daemon answers, the daemon
-    // finds the marker and indexes the commit anyway.
-    ensureDir(pendingDir(this.dir));
-    writeFileSync(`${pendingDir(this.dir)}/${assertId(id)}`, "");
-    await this.client.call("index.addCommit", id);
+  addCommit(id: string): Promise<void> {
+    return this.client.call("index.addCommit", assertId(id));
   }
   removeCommit(id: string): Promise<string[]> {
     return this.client.call("index.removeCommit", id);
@@ -88,7 +80,7 @@ export class FsStore implements Store {
   constructor(dir: string, options: FsStoreOptions = {}) {
     const abs = resolve(dir);
     if (options.create ?? true) {
-      for (const d of [objectsDir(abs), refsDir(abs), tmpDir(abs), pendingDir(abs)]) mkdirSync(d, { recursive: true });
+      for (const d of [objectsDir(abs), refsDir(abs), tmpDir(abs), indexDir(abs)]) mkdirSync(d, { recursive: true });
     } else {
       let isDir = false;
       try {
@@ -101,7 +93,7 @@ export class FsStore implements Store {
     this.objects = new FsObjects(this.location);
     this.refs = new FsRefs(this.location, this.client);
     this.claims = this.client.claims();
-    this.index = new DaemonIndex(this.location, this.client);
+    this.index = new DaemonIndex(this.client);
   }
 
   /** The daemon's process id and connection count (for tests and `cashet stats`). */
