@@ -29,12 +29,18 @@ export type Op = { type: "put"; key: string; value: string } | { type: "del"; ke
 
 /** The part of abstract-level's API the index uses (classic-level and memory-level both fit). */
 export interface KvDb {
-  get(key: string): Promise<string | undefined>;
-  getMany(keys: string[]): Promise<Array<string | undefined>>;
+  /** Synchronous point reads: ≈1 µs against ≈40 µs for an awaited get on LevelDB here. */
+  getSync(key: string): string | undefined;
   put(key: string, value: string): Promise<void>;
   batch(ops: Op[]): Promise<void>;
-  keys(options: { gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
+  keys(options: { gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }): KeyIterator;
   clear(): Promise<void>;
+}
+
+export interface KeyIterator {
+  /** Up to `size` keys; an empty array at the end. */
+  nextv(size: number): Promise<string[]>;
+  close(): Promise<void>;
 }
 
 const COUNTERS: Array<keyof IndexStats> = [
@@ -64,12 +70,12 @@ export class IndexDb implements Index {
 
   /** True when the database holds a complete index of this format. */
   async isCurrent(): Promise<boolean> {
-    return (await this.db.get(key("m", "version"))) === INDEX_VERSION;
+    return (this.db.getSync(key("m", "version"))) === INDEX_VERSION;
   }
 
   addCommit(id: string): Promise<void> {
     return this.serial(async () => {
-      if ((await this.db.get(key("c", id))) !== undefined) return;
+      if ((this.db.getSync(key("c", id))) !== undefined) return;
       const read = await this.objects.read(id);
       if (read.kind !== "commit") return; // a missing or corrupt commit is not indexed
       const delta = blank();
@@ -79,7 +85,7 @@ export class IndexDb implements Index {
 
   removeCommit(id: string): Promise<string[]> {
     return this.serial(async () => {
-      const raw = await this.db.get(key("c", id));
+      const raw = this.db.getSync(key("c", id));
       if (raw === undefined) return [];
       const e = JSON.parse(raw) as IndexEntry;
       const ts = pad(e.createdAt);
@@ -122,7 +128,7 @@ export class IndexDb implements Index {
 
   removeBlob(id: string): Promise<void> {
     return this.serial(async () => {
-      const raw = await this.db.get(key("b", id));
+      const raw = this.db.getSync(key("b", id));
       if (raw === undefined) return;
       const { stored } = JSON.parse(raw) as { stored: number };
       const delta = blank();
@@ -133,7 +139,7 @@ export class IndexDb implements Index {
   }
 
   async entry(id: string): Promise<IndexEntry | null> {
-    const raw = await this.db.get(key("c", id));
+    const raw = this.db.getSync(key("c", id));
     return raw === undefined ? null : (JSON.parse(raw) as IndexEntry);
   }
 
@@ -149,40 +155,38 @@ export class IndexDb implements Index {
     else if (query.status !== undefined) prefix = key("s", query.status);
     else prefix = "t";
     const lower = query.since !== undefined ? key(prefix, pad(query.since)) : prefix + SEP;
-    // Entries are fetched a page at a time (one getMany), not one read per key.
+    // Keys come a page at a time; entries are synchronous point reads.
     const page = Math.min(Math.max(limit === Infinity ? 256 : limit, 16), 256);
-    let ids: string[] = [];
-    const flush = async (): Promise<boolean> => {
-      const raws = await this.db.getMany(ids.map((id) => key("c", id)));
-      ids = [];
-      for (const raw of raws) {
-        if (raw === undefined) continue;
-        const e = JSON.parse(raw) as IndexEntry;
-        if (!matches(e, query, tags)) continue;
-        out.push(e);
-        if (out.length >= limit) return true;
+    const it = this.db.keys({ gte: lower, lt: prefix + SEP + END, reverse: true });
+    try {
+      for (;;) {
+        const keys = await it.nextv(page);
+        if (keys.length === 0) return out;
+        for (const k of keys) {
+          const raw = this.db.getSync(key("c", k.slice(k.lastIndexOf(SEP) + 1)));
+          if (raw === undefined) continue;
+          const e = JSON.parse(raw) as IndexEntry;
+          if (!matches(e, query, tags)) continue;
+          out.push(e);
+          if (out.length >= limit) return out;
+        }
       }
-      return false;
-    };
-    for await (const k of this.db.keys({ gte: lower, lt: prefix + SEP + END, reverse: true })) {
-      ids.push(k.slice(k.lastIndexOf(SEP) + 1));
-      if (ids.length >= page && (await flush())) return out;
+    } finally {
+      await it.close();
     }
-    if (ids.length) await flush();
-    return out;
   }
 
   async blobReferrers(id: string): Promise<string[]> {
     const ids: string[] = [];
     const p = key("r", id) + SEP;
-    for await (const k of this.db.keys({ gte: p, lt: p + END })) ids.push(k.slice(p.length));
+    for (const k of await allKeys(this.db, { gte: p, lt: p + END })) ids.push(k.slice(p.length));
     return ids;
   }
 
   /** Every indexed commit id whose expiry is at or before `now` (ms). */
   async expired(now: number): Promise<string[]> {
     const ids: string[] = [];
-    for await (const k of this.db.keys({ gte: key("e", ""), lte: key("e", pad(now)) + SEP + END })) {
+    for (const k of await allKeys(this.db, { gte: key("e", ""), lte: key("e", pad(now)) + SEP + END })) {
       ids.push(k.slice(k.lastIndexOf(SEP) + 1));
     }
     return ids;
@@ -191,13 +195,13 @@ export class IndexDb implements Index {
   /** Records a last-access time (folded in from the objects' own access times by gc). */
   touch(id: string, at: number): Promise<void> {
     return this.serial(async () => {
-      if ((await this.db.get(key("c", id))) === undefined) return;
+      if ((this.db.getSync(key("c", id))) === undefined) return;
       await this.db.put(key("a", id), String(at));
     });
   }
 
   async lastAccess(id: string): Promise<number | null> {
-    const raw = await this.db.get(key("a", id));
+    const raw = this.db.getSync(key("a", id));
     return raw === undefined ? null : Number(raw);
   }
 
@@ -258,9 +262,8 @@ export class IndexDb implements Index {
 
   private async loadCounters(): Promise<IndexStats> {
     if (!this.counters) {
-      const values = await this.db.getMany(COUNTERS.map((name) => key("n", name)));
       const counters = blank();
-      COUNTERS.forEach((name, i) => (counters[name] = Number(values[i] ?? 0)));
+      for (const name of COUNTERS) counters[name] = Number(this.db.getSync(key("n", name)) ?? 0);
       this.counters = counters;
     }
     return this.counters;
@@ -320,7 +323,7 @@ export class IndexDb implements Index {
 
   /** Ops that register blob `id` (if stored and not yet known), adding its counts to `delta`. */
   private async blobOps(id: string, delta: IndexStats): Promise<Op[]> {
-    if ((await this.db.get(key("b", id))) !== undefined) return [];
+    if ((this.db.getSync(key("b", id))) !== undefined) return [];
     const stored = await this.objects.storage.size(id);
     if (stored === null) return [];
     delta.blobObjects += 1;
@@ -330,10 +333,7 @@ export class IndexDb implements Index {
 
   private async hasReferrer(blob: string, except: string): Promise<boolean> {
     const p = key("r", blob) + SEP;
-    for await (const k of this.db.keys({ gte: p, lt: p + END, limit: 2 })) {
-      if (k.slice(p.length) !== except) return true;
-    }
-    return false;
+    return (await allKeys(this.db, { gte: p, lt: p + END, limit: 2 })).some((k) => k.slice(p.length) !== except);
   }
 
   /** Runs write operations one at a time, in order. */
@@ -342,6 +342,18 @@ export class IndexDb implements Index {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Every key in a range. */
+async function allKeys(db: KvDb, range: { gte?: string; lt?: string; lte?: string; limit?: number }): Promise<string[]> {
+  const it = db.keys(range);
+  const out: string[] = [];
+  try {
+    for (let keys = await it.nextv(1000); keys.length; keys = await it.nextv(1000)) out.push(...keys);
+  } finally {
+    await it.close();
+  }
+  return out;
 }
 
 function blank(): IndexStats {
