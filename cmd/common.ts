@@ -18,6 +18,9 @@ const EXIT_BY_CODE: Record<string, number> = {
   ECLAIMLOST: EXIT.failed,
 };
 
+/** System errors that mean the store's disk refuses us (permissions, read-only, full, a file in the way). */
+const STORE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EIO", "ENOTDIR"]);
+
 /** Flags every store-using command takes. */
 export const STORE_FLAGS = {
   store: { type: "string" },
@@ -110,6 +113,10 @@ export function report(err: unknown): number {
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === "EPIPE") return EXIT.ok; // `cashet … | head` closed the pipe: not an error
+  if (e?.code && STORE_ERRNOS.has(e.code)) {
+    process.stderr.write(`cashet: the store cannot be used: ${e.message}\n`);
+    return EXIT.store;
+  }
   process.stderr.write(`cashet: internal error: ${e?.stack ?? String(err)}\n`);
   return EXIT.failed;
 }

@@ -1,5 +1,5 @@
 // cashet hash-object [--write] <file|->
-import { hashObject } from "../plumbing/commands/hash-object.js";
+import { hashObject, openInput } from "../plumbing/commands/hash-object.js";
 import { parse, positionals, withStore, out, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
@@ -18,7 +18,8 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, write: { type: "boolean", shortFlag: "w", default: false } });
     const [file] = positionals(cli.input, ["file (or - for stdin)"]);
-    const source = file === "-" ? process.stdin : file!;
+    // The input is opened before the store, so a bad path creates no store.
+    const source = file === "-" ? process.stdin : await openInput(file!);
     const result = cli.flags.write
       ? await withStore(cli.flags.store, true, (store) => hashObject({ source, write: true, store }))
       : await hashObject({ source });

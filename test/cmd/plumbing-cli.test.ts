@@ -102,11 +102,25 @@ describe("cashet plumbing commands", () => {
     assert.equal(JSON.parse(again.out).written, false, "stored once");
   });
 
-  test("hash-object of a missing file exits 2 with one line", async () => {
-    const r = await cashet(["hash-object", "--write", "--store", dir, join(t.dir, "absent.txt")]);
+  test("hash-object of a missing file exits 2 with one line and creates no store", async () => {
+    const fresh = join(t.dir, "never-created");
+    const r = await cashet(["hash-object", "--write", "--store", fresh, join(t.dir, "absent.txt")]);
     assert.equal(r.code, 2);
     oneLine(r.stderr);
     assert.match(r.stderr, /no such file/);
+    assert.equal(existsSync(fresh), false);
+    const d = await cashet(["hash-object", "--store", dir, t.dir]);
+    assert.equal(d.code, 2);
+    assert.match(d.stderr, /is a directory/);
+  });
+
+  test("a store that cannot be created (a file stands in its way) exits 3 with one line", async () => {
+    const blocker = join(t.dir, "a-file");
+    writeFileSync(blocker, "not a directory");
+    const r = await cashet(["hash-object", "-w", "--store", join(blocker, "store"), blocker]);
+    assert.equal(r.code, 3);
+    oneLine(r.stderr);
+    assert.equal(readFileSync(blocker, "utf8"), "not a directory");
   });
 
   test("cat-object: unknown id exits 1, malformed id exits 2, a missing store exits 3 and is not created", async () => {
@@ -158,6 +172,14 @@ describe("cashet plumbing commands", () => {
     assert.equal((await chain.store.refs.read("pin/best")), chain.ids[2]);
     assert.equal((await cashet(["update-ref", "-d", "--store", dir, "pin/best"])).code, 0);
     assert.equal((await cashet(["show-ref", "--store", dir, "pin/"])).code, 1, "no match exits 1");
+  });
+
+  test("update-ref on a missing store exits 3 and creates nothing", async () => {
+    const nowhere = join(t.dir, "no-store-here");
+    const r = await cashet(["update-ref", "--store", nowhere, "pin/x", chain.ids[0]!]);
+    assert.equal(r.code, 3);
+    oneLine(r.stderr);
+    assert.equal(existsSync(nowhere), false);
   });
 
   test("update-ref rejects a bad ref name (exit 2) and a blob id (exit 1), changing nothing", async () => {
