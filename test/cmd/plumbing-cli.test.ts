@@ -1,7 +1,7 @@
 // The plumbing commands as a user runs them: output, exit codes, and bad input that changes nothing.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { compress } from "../../plumbing/compress.js";
@@ -215,6 +215,27 @@ describe("cashet plumbing commands", () => {
     assert.equal(s.kind, "fs");
     const human = await cashet(["stats", "--store", dir]);
     assert.match(human.out, /commits\s+3 \(3 completed, 0 failed\)/);
+  });
+});
+
+describe("an index daemon that cannot start", () => {
+  test("a command that needs the index exits 3 at once, saying where to look", async () => {
+    const t = tempDir();
+    const dir = join(t.dir, "store");
+    const store = new FsStore(dir);
+    await store.close();
+    rmSync(join(dir, "index"), { recursive: true, force: true });
+    writeFileSync(join(dir, "index"), "a file where the index directory should be");
+    try {
+      const started = Date.now();
+      const r = await cashet(["stats", "--store", dir]);
+      assert.equal(r.code, 3);
+      oneLine(r.stderr);
+      assert.match(r.stderr, /index daemon .* failed to start/);
+      assert.ok(Date.now() - started < 10_000, "no waiting out the whole connect timeout");
+    } finally {
+      t.remove();
+    }
   });
 });
 

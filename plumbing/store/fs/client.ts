@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { errorFromCode, StoreUnavailableError } from "../../errors.js";
 import type { ClaimHandle, ClaimInfo, Claims } from "../types.js";
-import { daemonAddress } from "./layout.js";
+import { daemonAddress, daemonLogFile } from "./layout.js";
 import { readMessages, send, type Response } from "./protocol.js";
 
 const DAEMON_SCRIPT = fileURLToPath(new URL("./daemon.js", import.meta.url));
@@ -200,8 +200,12 @@ export class DaemonClient {
       // LevelDB lock and the other exits), then try again.
       if (attempt % 20 === 0) {
         const word = await startDaemon(this.dir);
-        if (word === "failed") lastError = new Error("index daemon failed to start (see index/daemon.log)");
         if (word === "ready") continue;
+        // "locked" means another daemon is starting: keep knocking. A failed start will fail
+        // again; say so now rather than after the whole timeout.
+        if (word === "failed") {
+          throw new StoreUnavailableError(`the index daemon of ${this.dir} failed to start (see ${daemonLogFile(this.dir)})`);
+        }
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 100);
