@@ -151,8 +151,8 @@ export class ObjectDb {
     const matches: string[] = [];
     for await (const { id } of this.storage.list(p)) {
       if (kind) {
-        const stored = await this.storage.read(id);
-        if (!stored || storedKind(stored) !== kind) continue;
+        const head = await this.storage.read(id, 4); // the kind shows in the first bytes
+        if (!head || storedKind(head) !== kind) continue;
       }
       matches.push(id);
       if (matches.length > 20) break;
