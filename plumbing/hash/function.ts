@@ -1,0 +1,173 @@
+// The function hash: a function's identity is its normalized code plus the transitive closure of
+// what it reads — module-level declarations, the statements that may change them, relative
+// imports followed into their modules, and package@version for packages. Nothing
+// machine-specific enters it: files are named relative to the function's own directory.
+import { createHash } from "node:crypto";
+import { dirname, relative, resolve, sep } from "node:path";
+import { NotFoundError } from "../errors.js";
+import { loadModule, resolveSpecifier, type ModuleInfo } from "./module.js";
+
+export type ComponentKind = "function" | "declaration" | "statement" | "package" | "unresolved";
+
+/** One thing that went into a function hash (what `hash-fn --explain` lists). */
+export interface Component {
+  kind: ComponentKind;
+  /** Stable key: `<file relative to the function's directory>#<name>`, or `npm:<name>`. */
+  key: string;
+  name: string;
+  /** File relative to the function's directory (posix separators); absent for packages. */
+  file?: string;
+  /** Hash of the normalized declaration, or the package version. */
+  hash: string;
+}
+
+export interface FunctionHash {
+  hash: string;
+  /** The exported (or top-level) name hashed, and the file that defines it. */
+  name: string;
+  file: string;
+  components: Component[];
+  /** Things that could not be followed (an unresolved import, a package without package.json). */
+  warnings: string[];
+}
+
+const FORMAT = "cashet-fn-1";
+
+/** Hash of the function exported as `exportName` (default: the default export) from `file`. */
+export function hashExportedFunction(file: string, exportName = "default"): FunctionHash {
+  const abs = resolve(file);
+  const target = resolveExport(abs, exportName, new Set());
+  if (!target) throw new NotFoundError(`${file} has no export named "${exportName}"`);
+  return hashClosure(target.file, target.name);
+}
+
+/** Hash of the top-level binding `name` of `file` (exported or not). */
+export function hashTopLevelFunction(file: string, name: string): FunctionHash {
+  const abs = resolve(file);
+  const b = loadModule(abs).bindings.get(name);
+  if (!b) throw new NotFoundError(`${file} has no top-level declaration named "${name}"`);
+  if (b.kind === "import") {
+    const t = followImport(abs, b.source, b.imported);
+    if (t && "file" in t) return hashClosure(t.file, t.name);
+    throw new NotFoundError(`"${name}" in ${file} is imported from "${b.source}", which cannot be followed`);
+  }
+  return hashClosure(abs, name);
+}
+
+/** Where `exportName` of module `file` is declared, following re-exports. */
+function resolveExport(file: string, exportName: string, seen: Set<string>): { file: string; name: string } | null {
+  const memo = `${file}#${exportName}`;
+  if (seen.has(memo)) return null;
+  seen.add(memo);
+  const mod = loadModule(file);
+  const target = mod.exports.get(exportName);
+  if (target && "local" in target) {
+    const b = mod.bindings.get(target.local);
+    if (b?.kind === "import") {
+      const t = followImport(file, b.source, b.imported, seen);
+      return t && "file" in t ? t : null;
+    }
+    return b ? { file, name: target.local } : null;
+  }
+  if (target) {
+    const t = followImport(file, target.source, target.imported, seen);
+    return t && "file" in t ? t : null;
+  }
+  for (const source of mod.starExports) {
+    const r = resolveSpecifier(file, source);
+    if (r.kind !== "file") continue;
+    const t = resolveExport(r.file, exportName, seen);
+    if (t) return t;
+  }
+  return null;
+}
+
+type Followed = { file: string; name: string } | { namespace: string } | { external: Component } | null;
+
+function followImport(fromFile: string, source: string, imported: string, seen = new Set<string>()): Followed {
+  const r = resolveSpecifier(fromFile, source);
+  if (r.kind === "builtin") return null; // node: builtins contribute nothing
+  if (r.kind === "package") {
+    return { external: { kind: "package", key: `npm:${r.name}`, name: r.name, hash: r.version ?? "?" } };
+  }
+  if (r.kind === "unresolved") {
+    return { external: { kind: "unresolved", key: `unresolved:${source}`, name: source, hash: "?" } };
+  }
+  if (imported === "*") return { namespace: r.file };
+  return resolveExport(r.file, imported, seen);
+}
+
+/**
+ * Walks everything `name` in `file` reads, transitively, and hashes the set. Files are named
+ * relative to the defining file, so every route to the same declaration (a re-export, the runtime
+ * path) gives the same hash, and so does another checkout.
+ */
+function hashClosure(file: string, name: string): FunctionHash {
+  const base = dirname(file);
+  const rel = (f: string): string => (f === file ? "." : relative(base, f).split(sep).join("/"));
+  const components = new Map<string, Component>();
+  const warnings: string[] = [];
+  const queue: Array<{ file: string; name: string }> = [{ file, name }];
+  const doneEffects = new Set<string>();
+
+  const addExternal = (c: Component): void => {
+    if (components.has(c.key)) return;
+    components.set(c.key, c);
+    if (c.kind === "unresolved") warnings.push(`import "${c.name}" could not be resolved; its code is not tracked`);
+    else if (c.hash === "?") warnings.push(`package "${c.name}" has no installed package.json; its version is not tracked`);
+  };
+  const follow = (mod: ModuleInfo, ref: string): void => {
+    const b = mod.bindings.get(ref);
+    if (!b) return; // a global (Math, console, fetch …) or a local variable
+    if (b.kind === "local") return void queue.push({ file: mod.file, name: ref });
+    const t = followImport(mod.file, b.source, b.imported);
+    if (!t) return;
+    if ("external" in t) addExternal(t.external);
+    else if ("namespace" in t) followNamespace(t.namespace);
+    else queue.push(t);
+  };
+  const followNamespace = (nsFile: string): void => {
+    // `import * as m`: every export of m may be read
+    const mod = loadModule(nsFile);
+    for (const exported of mod.exports.keys()) {
+      const t = resolveExport(nsFile, exported, new Set());
+      if (t) queue.push(t);
+    }
+  };
+  const followRequires = (mod: ModuleInfo, specifiers: string[]): void => {
+    for (const s of specifiers) {
+      const t = followImport(mod.file, s, "*");
+      if (!t) continue;
+      if ("external" in t) addExternal(t.external);
+      else if ("namespace" in t) followNamespace(t.namespace);
+    }
+  };
+
+  while (queue.length) {
+    const item = queue.pop()!;
+    const key = `${rel(item.file)}#${item.name}`;
+    if (components.has(key)) continue;
+    const mod = loadModule(item.file);
+    const b = mod.bindings.get(item.name);
+    if (!b || b.kind !== "local") continue;
+    const isRoot = item.file === file && item.name === name;
+    components.set(key, { kind: isRoot ? "function" : "declaration", key, name: item.name, file: rel(item.file), hash: b.hash });
+    for (const ref of b.refs) follow(mod, ref);
+    followRequires(mod, b.requires);
+    // Top-level statements that mention this binding may change it (`LR = 0.02`, `cfg.x = 1`).
+    for (const e of mod.effects) {
+      const ekey = `${rel(mod.file)}#statement:${e.hash.slice(0, 16)}`;
+      if (doneEffects.has(ekey) || !e.refs.has(item.name)) continue;
+      doneEffects.add(ekey);
+      components.set(ekey, { kind: "statement", key: ekey, name: "(top-level statement)", file: rel(mod.file), hash: e.hash });
+      for (const ref of e.refs) follow(mod, ref);
+      followRequires(mod, e.requires);
+    }
+  }
+
+  const sorted = [...components.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const rootKey = `${rel(file)}#${name}`;
+  const h = createHash("sha256").update(FORMAT).update("\0").update(rootKey);
+  for (const c of sorted) h.update("\0").update(c.kind).update("\0").update(c.key).update("\0").update(c.hash);
+  return { hash: h.digest("hex"), name, file, components: sorted, warnings };
+}

@@ -1,0 +1,263 @@
+// One module, analysed for function identity: its top-level bindings (each declaration's
+// normalized AST, hash and the names it reads), its imports and exports, and the top-level
+// statements that may change a binding. Parsed with oxc-parser, once per file content per process.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { dirname, extname, join, resolve } from "node:path";
+import { parseSync } from "oxc-parser";
+import { InvalidInputError } from "../errors.js";
+import { isTypeOnly, normalize, referencedNames, type Normalized } from "./normalize.js";
+
+export type Binding =
+  | { kind: "local"; name: string; hash: string; refs: Set<string>; requires: string[] }
+  | { kind: "import"; name: string; source: string; imported: string };
+
+/** What `export name` means: a local binding, or a name re-exported from another module. */
+export type ExportTarget = { local: string } | { source: string; imported: string };
+
+/** A top-level statement that is not a declaration (it may mutate what a function reads). */
+export interface Effect {
+  hash: string;
+  refs: Set<string>;
+  requires: string[];
+}
+
+export interface ModuleInfo {
+  file: string;
+  bindings: Map<string, Binding>;
+  exports: Map<string, ExportTarget>;
+  /** `export * from "…"` sources. */
+  starExports: string[];
+  effects: Effect[];
+}
+
+export type Resolved =
+  | { kind: "file"; file: string }
+  | { kind: "package"; name: string; version: string | null }
+  | { kind: "builtin"; name: string }
+  | { kind: "unresolved"; specifier: string };
+
+const cache = new Map<string, { digest: string; info: ModuleInfo }>();
+
+/** The analysis of `file`, re-parsed only when its content changed. */
+export function loadModule(file: string): ModuleInfo {
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(`cannot read module ${file}: ${code === "ENOENT" ? "no such file" : code}`);
+  }
+  const digest = createHash("sha256").update(text).digest("hex");
+  const hit = cache.get(file);
+  if (hit && hit.digest === digest) return hit.info;
+  const info = analyse(file, text.toString("utf8"));
+  cache.set(file, { digest, info });
+  return info;
+}
+
+function analyse(file: string, source: string): ModuleInfo {
+  const lang = /\.(m|c)?tsx?$/.test(file) ? (file.endsWith("x") ? "tsx" : "ts") : file.endsWith("x") ? "jsx" : "js";
+  const parsed = parseSync(file, source, { lang, sourceType: "unambiguous", preserveParens: false } as Parameters<typeof parseSync>[2]);
+  if (parsed.errors.length) {
+    const e = parsed.errors[0] as { message: string };
+    throw new InvalidInputError(`cannot parse ${file}: ${e.message}`);
+  }
+  const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], effects: [] };
+  const local = (name: string, node: unknown): void => {
+    const tree = normalize(node);
+    info.bindings.set(name, { kind: "local", name, hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) });
+  };
+  const declare = (decl: Node): string[] => {
+    if (isTypeOnly(decl)) return [];
+    switch (decl.type) {
+      case "FunctionDeclaration":
+      case "ClassDeclaration":
+      case "TSEnumDeclaration":
+      case "TSModuleDeclaration": {
+        const name = (decl.id as Node | null)?.name as string | undefined;
+        if (name) local(name, decl);
+        return name ? [name] : [];
+      }
+      case "VariableDeclaration": {
+        const names: string[] = [];
+        for (const d of decl.declarations as Node[]) {
+          const bound = patternNames(d.id);
+          // each name bound by a declarator depends on the whole declarator (and its kind)
+          for (const name of bound) local(name, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init });
+          names.push(...bound);
+        }
+        return names;
+      }
+      default:
+        return [];
+    }
+  };
+
+  for (const stmt of parsed.program.body as unknown as Node[]) {
+    if (isTypeOnly(stmt)) continue;
+    switch (stmt.type) {
+      case "ImportDeclaration": {
+        const source = (stmt.source as Node).value as string;
+        for (const s of (stmt.specifiers as Node[]) ?? []) {
+          if (s.importKind === "type") continue;
+          const name = (s.local as Node).name as string;
+          const imported =
+            s.type === "ImportDefaultSpecifier" ? "default" : s.type === "ImportNamespaceSpecifier" ? "*" : nameOf(s.imported);
+          info.bindings.set(name, { kind: "import", name, source, imported });
+        }
+        break;
+      }
+      case "ExportNamedDeclaration": {
+        const source = (stmt.source as Node | null)?.value as string | undefined;
+        if (stmt.declaration) for (const name of declare(stmt.declaration as Node)) info.exports.set(name, { local: name });
+        for (const s of (stmt.specifiers as Node[]) ?? []) {
+          if (s.exportKind === "type") continue;
+          const exported = nameOf(s.exported);
+          const localName = nameOf(s.local);
+          info.exports.set(exported, source ? { source, imported: localName } : { local: localName });
+        }
+        break;
+      }
+      case "ExportDefaultDeclaration": {
+        const decl = stmt.declaration as Node;
+        const named = (decl.type === "FunctionDeclaration" || decl.type === "ClassDeclaration") && (decl.id as Node | null)?.name;
+        if (named) {
+          declare(decl);
+          info.exports.set("default", { local: named as string });
+        } else if (decl.type === "Identifier") {
+          info.exports.set("default", { local: decl.name as string });
+        } else {
+          local("default", decl);
+          info.exports.set("default", { local: "default" });
+        }
+        break;
+      }
+      case "ExportAllDeclaration": {
+        const source = (stmt.source as Node).value as string;
+        if (stmt.exported) info.exports.set(nameOf(stmt.exported), { source, imported: "*" });
+        else info.starExports.push(source);
+        break;
+      }
+      default:
+        if (declare(stmt).length === 0 && !stmt.type?.endsWith("Declaration")) {
+          const tree = normalize(stmt);
+          info.effects.push({ hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) });
+        }
+    }
+  }
+  return info;
+}
+
+/** sha256 of a normalized tree. */
+export function hashTree(tree: Normalized): string {
+  return createHash("sha256").update(JSON.stringify(tree)).digest("hex");
+}
+
+/** Resolves an import specifier as seen from `fromFile`. */
+export function resolveSpecifier(fromFile: string, specifier: string): Resolved {
+  if (specifier.startsWith("node:") || isBuiltin(specifier)) return { kind: "builtin", name: specifier.replace(/^node:/, "") };
+  if (specifier.startsWith(".") || specifier.startsWith("/")) {
+    const file = resolveFile(resolve(dirname(fromFile), specifier));
+    return file ? { kind: "file", file } : { kind: "unresolved", specifier };
+  }
+  if (specifier.startsWith("file:")) {
+    const file = resolveFile(new URL(specifier).pathname);
+    return file ? { kind: "file", file } : { kind: "unresolved", specifier };
+  }
+  const parts = specifier.split("/");
+  const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+  return { kind: "package", name, version: packageVersion(dirname(fromFile), name) };
+}
+
+const JS_TO_TS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".mjs": [".mts"], ".cjs": [".cts"], ".jsx": [".tsx"] };
+const EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx"];
+
+/** The file a relative import names, the way TypeScript projects write them (`./x.js` → x.ts). */
+function resolveFile(base: string): string | null {
+  const ext = extname(base);
+  const candidates: string[] = [];
+  for (const ts of JS_TO_TS[ext] ?? []) candidates.push(base.slice(0, -ext.length) + ts);
+  candidates.push(base);
+  for (const e of EXTENSIONS) candidates.push(base + e);
+  for (const e of EXTENSIONS) candidates.push(join(base, `index${e}`));
+  for (const c of candidates) {
+    try {
+      if (statSync(c).isFile()) return c;
+    } catch {}
+  }
+  return null;
+}
+
+const versions = new Map<string, string | null>();
+
+/** The installed version of package `name` as Node would find it from `dir`, or null. */
+function packageVersion(dir: string, name: string): string | null {
+  const memo = `${dir}\0${name}`;
+  if (versions.has(memo)) return versions.get(memo)!;
+  let version: string | null = null;
+  for (let d = dir; ; d = dirname(d)) {
+    const pkg = join(d, "node_modules", name, "package.json");
+    if (existsSync(pkg)) {
+      try {
+        version = String((JSON.parse(readFileSync(pkg, "utf8")) as { version?: unknown }).version ?? "0.0.0");
+      } catch {
+        version = null;
+      }
+      break;
+    }
+    if (dirname(d) === d) break;
+  }
+  versions.set(memo, version);
+  return version;
+}
+
+type Node = { type?: string; [key: string]: unknown };
+
+function nameOf(n: unknown): string {
+  const node = n as Node;
+  return (node.type === "Literal" ? node.value : node.name) as string;
+}
+
+/** Names bound by a declaration pattern (`a`, `{ a, b: [c] }`, `...rest`). */
+function patternNames(p: unknown, out: string[] = []): string[] {
+  const n = p as Node | null;
+  if (!n) return out;
+  switch (n.type) {
+    case "Identifier":
+      out.push(n.name as string);
+      break;
+    case "ObjectPattern":
+      for (const prop of n.properties as Node[]) patternNames(prop.type === "RestElement" ? prop.argument : prop.value, out);
+      break;
+    case "ArrayPattern":
+      for (const el of n.elements as Node[]) patternNames(el, out);
+      break;
+    case "RestElement":
+      patternNames(n.argument, out);
+      break;
+    case "AssignmentPattern":
+      patternNames(n.left, out);
+      break;
+  }
+  return out;
+}
+
+/** Modules loaded inside a subtree with `require("…")` or `import("…")` and a literal specifier. */
+function requiresOf(tree: Normalized, out: string[] = []): string[] {
+  if (Array.isArray(tree)) {
+    for (const t of tree) requiresOf(t, out);
+    return out;
+  }
+  if (tree === null || typeof tree !== "object") return out;
+  const callee = tree.callee as { type?: string; name?: string } | undefined;
+  const args = tree.arguments as Array<{ type?: string; value?: unknown }> | undefined;
+  if (tree.type === "CallExpression" && callee?.type === "Identifier" && callee.name === "require" && typeof args?.[0]?.value === "string") {
+    out.push(args[0].value as string);
+  }
+  const src = tree.source as { type?: string; value?: unknown } | undefined;
+  if (tree.type === "ImportExpression" && src?.type === "Literal" && typeof src.value === "string") out.push(src.value);
+  for (const v of Object.values(tree)) requiresOf(v, out);
+  return out;
+}
