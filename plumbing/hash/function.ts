@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { dirname, relative, resolve, sep } from "node:path";
 import { NotFoundError } from "../errors.js";
-import { loadModule, resolveSpecifier, type ModuleInfo } from "./module.js";
+import { analyseFunctionSource, loadModule, resolveSpecifier, type ModuleInfo } from "./module.js";
 
 export type ComponentKind = "function" | "declaration" | "statement" | "package" | "unresolved";
 
@@ -52,6 +52,16 @@ export function hashTopLevelFunction(file: string, name: string): FunctionHash {
     throw new NotFoundError(`"${name}" in ${file} is imported from "${b.source}", which cannot be followed`);
   }
   return hashClosure(abs, name);
+}
+
+/**
+ * Hash of a function known only by its source text (a nested or anonymous function found at run
+ * time) as code of module `file`: its own normalized AST plus the module declarations it reads.
+ */
+export function hashSourceInModule(file: string, source: string, name: string): FunctionHash {
+  const abs = resolve(file);
+  const { hash, refs, requires } = analyseFunctionSource(source, abs);
+  return hashClosure(abs, name, { hash, refs, requires });
 }
 
 /** Where `exportName` of module `file` is declared, following re-exports. */
@@ -102,7 +112,7 @@ function followImport(fromFile: string, source: string, imported: string, seen =
  * relative to the defining file, so every route to the same declaration (a re-export, the runtime
  * path) gives the same hash, and so does another checkout.
  */
-function hashClosure(file: string, name: string): FunctionHash {
+function hashClosure(file: string, name: string, rootCode?: { hash: string; refs: Set<string>; requires: string[] }): FunctionHash {
   const base = dirname(file);
   const rel = (f: string): string => (f === file ? "." : relative(base, f).split(sep).join("/"));
   const components = new Map<string, Component>();
@@ -148,9 +158,9 @@ function hashClosure(file: string, name: string): FunctionHash {
     const key = `${rel(item.file)}#${item.name}`;
     if (components.has(key)) continue;
     const mod = loadModule(item.file);
-    const b = mod.bindings.get(item.name);
-    if (!b || b.kind !== "local") continue;
     const isRoot = item.file === file && item.name === name;
+    const b = isRoot && rootCode ? { kind: "local" as const, name, ...rootCode } : mod.bindings.get(item.name);
+    if (!b || b.kind !== "local") continue;
     components.set(key, { kind: isRoot ? "function" : "declaration", key, name: item.name, file: rel(item.file), hash: b.hash });
     for (const ref of b.refs) follow(mod, ref);
     followRequires(mod, b.requires);

@@ -10,7 +10,15 @@ import { InvalidInputError } from "../errors.js";
 import { isTypeOnly, normalize, referencedNames, type Normalized } from "./normalize.js";
 
 export type Binding =
-  | { kind: "local"; name: string; hash: string; refs: Set<string>; requires: string[] }
+  | {
+      kind: "local";
+      name: string;
+      hash: string;
+      refs: Set<string>;
+      requires: string[];
+      /** For a function or class: the hash its `toString()` text normalizes to (see runtime.ts). */
+      exprHash?: string;
+    }
   | { kind: "import"; name: string; source: string; imported: string };
 
 /** What `export name` means: a local binding, or a name re-exported from another module. */
@@ -67,7 +75,15 @@ function analyse(file: string, source: string): ModuleInfo {
   const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], effects: [] };
   const local = (name: string, node: unknown): void => {
     const tree = normalize(node);
-    info.bindings.set(name, { kind: "local", name, hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) });
+    const expr = asExpression(node as Node);
+    info.bindings.set(name, {
+      kind: "local",
+      name,
+      hash: hashTree(tree),
+      refs: referencedNames(tree),
+      requires: requiresOf(tree),
+      ...(expr ? { exprHash: hashTree(normalize(expr)) } : {}),
+    });
   };
   const declare = (decl: Node): string[] => {
     if (isTypeOnly(decl)) return [];
@@ -150,6 +166,22 @@ function analyse(file: string, source: string): ModuleInfo {
   return info;
 }
 
+/**
+ * The normalized hash, referenced names and required modules of one function's source text
+ * (`fn.toString()`), parsed as an expression. Method shorthand (`m() {}`) is parsed inside an
+ * object literal. Throws InvalidInputError when it does not parse.
+ */
+export function analyseFunctionSource(source: string, file = "function.ts"): { hash: string; refs: Set<string>; requires: string[] } {
+  const lang = /\.(m|c)?tsx?$/.test(file) ? "ts" : "js";
+  for (const wrapped of [`(${source});`, `({ ${source} });`]) {
+    const parsed = parseSync("fn.js", wrapped, { lang, preserveParens: false } as Parameters<typeof parseSync>[2]);
+    if (parsed.errors.length) continue;
+    const tree = normalize((parsed.program.body[0] as unknown as Node).expression);
+    return { hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) };
+  }
+  throw new InvalidInputError(`cannot parse the source of a function: ${source.slice(0, 60)}…`);
+}
+
 /** sha256 of a normalized tree. */
 export function hashTree(tree: Normalized): string {
   return createHash("sha256").update(JSON.stringify(tree)).digest("hex");
@@ -214,6 +246,15 @@ function packageVersion(dir: string, name: string): string | null {
 }
 
 type Node = { type?: string; [key: string]: unknown };
+
+/** A function or class declaration as the expression its runtime text parses to. */
+function asExpression(node: Node): Node | null {
+  if (node.type === "FunctionDeclaration") return { ...node, type: "FunctionExpression" };
+  if (node.type === "ClassDeclaration") return { ...node, type: "ClassExpression" };
+  const init = node.type === "VariableDeclarator" ? (node.init as Node | null) : null;
+  if (init && /^(ArrowFunctionExpression|FunctionExpression|ClassExpression)$/.test(init.type ?? "")) return init;
+  return null;
+}
 
 function nameOf(n: unknown): string {
   const node = n as Node;

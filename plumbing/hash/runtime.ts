@@ -1,0 +1,224 @@
+// Function identity at run time (`client.submit(fn)`): find where the function object was
+// defined through an in-thread node:inspector session ([[FunctionLocation]], [[Scopes]]), then
+// hash it exactly as the static path does, so the shell and the library share one cache. Values
+// captured from enclosing function scopes are hashed too. Answers are remembered per function.
+import { createHash } from "node:crypto";
+import { Session } from "node:inspector";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { hashExportedFunction, hashSourceInModule, hashTopLevelFunction, type Component, type FunctionHash } from "./function.js";
+import { analyseFunctionSource, loadModule } from "./module.js";
+
+export interface RuntimeFunctionHash extends FunctionHash {
+  /** How the function was identified: as an export, a top-level declaration, its source inside its module, or its text alone. */
+  via: "export" | "declaration" | "module-source" | "text";
+  /** Names of captured closure variables that went into the hash. */
+  closure: string[];
+}
+
+export interface RuntimeHashOptions {
+  /** Hashes a captured closure value (the argument hasher); throws TypeError for what it cannot hash. */
+  hashValue: (value: unknown, path: string) => Promise<string>;
+}
+
+type Fn = (...args: never[]) => unknown;
+
+const remembered = new WeakMap<Fn, Promise<RuntimeFunctionHash>>();
+const warned = new Set<string>();
+
+/** The function hash of a live function object. */
+export function hashFunctionObject(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunctionHash> {
+  let answer = remembered.get(fn);
+  if (!answer) {
+    answer = compute(fn, options);
+    remembered.set(fn, answer);
+    answer.catch(() => remembered.delete(fn));
+  }
+  return answer;
+}
+
+/** Warns once per message (process warning `CASHET_FUNCTION_HASH`). */
+function warnOnce(message: string, into: string[]): void {
+  into.push(message);
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, { code: "CASHET_FUNCTION_HASH" });
+}
+
+async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunctionHash> {
+  const name = fn.name || "<anonymous>";
+  const source = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}$/.test(source)) {
+    throw new TypeError(`cannot hash function ${name}: it is native or bound (no source)`);
+  }
+  const probe = inspect(fn);
+  const file = probe.url ? urlToFile(probe.url) : null;
+  let base: FunctionHash;
+  let via: RuntimeFunctionHash["via"];
+  const warnings: string[] = [];
+  if (file) {
+    const exported = await exportNameOf(fn, probe.url!);
+    if (exported) {
+      base = hashExportedFunction(file, exported);
+      via = "export";
+    } else if (isTopLevelDeclaration(file, fn.name, source)) {
+      base = hashTopLevelFunction(file, fn.name);
+      via = "declaration";
+    } else {
+      base = hashSourceInModule(file, source, name);
+      via = "module-source";
+    }
+  } else {
+    warnOnce(`function ${name} has no source file (eval, REPL or new Function): it is hashed from its text, and what it references is not tracked`, warnings);
+    const { hash } = analyseFunctionSource(source);
+    base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], warnings: [] };
+    via = "text";
+  }
+
+  // Values captured from enclosing function scopes are part of what the function computes.
+  const closure: Array<{ name: string; hash: string }> = [];
+  for (const [varName, value] of Object.entries(probe.captured).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    try {
+      closure.push({ name: varName, hash: await options.hashValue(value, `${name}.<closure ${varName}>`) });
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      warnOnce(`closure variable "${varName}" of function ${name} cannot be hashed by value (${err.message}); changes to it are not tracked`, warnings);
+    }
+  }
+  const components: Component[] = [
+    ...base.components,
+    ...closure.map((c) => ({ kind: "declaration" as const, key: `closure#${c.name}`, name: c.name, hash: c.hash })),
+  ];
+  let hash = base.hash;
+  if (closure.length) {
+    const h = createHash("sha256").update("cashet-closure-1\0").update(base.hash);
+    for (const c of closure) h.update("\0").update(c.name).update("\0").update(c.hash);
+    hash = h.digest("hex");
+  }
+  return { ...base, hash, components, warnings: [...base.warnings, ...warnings], via, closure: closure.map((c) => c.name) };
+}
+
+// ---------------------------------------------------------------- the inspector probe
+
+let session: Session | null = null;
+const scriptUrls = new Map<string, string>();
+
+function post<T>(method: string, params?: object): T {
+  let out: T | undefined;
+  let error: Error | null = null;
+  // In-thread sessions answer synchronously: the callback has run when post returns.
+  session!.post(method, params, (err, result) => {
+    error = err;
+    out = result as T;
+  });
+  if (error) throw error;
+  return out as T;
+}
+
+function connect(): void {
+  if (session) return;
+  session = new Session();
+  session.connect();
+  session.on("Debugger.scriptParsed", (m: { params: { scriptId: string; url: string } }) => {
+    scriptUrls.set(m.params.scriptId, m.params.url);
+  });
+}
+
+interface Probe {
+  url: string | null;
+  /** Variables captured from enclosing function (and block) scopes, by name. */
+  captured: Record<string, unknown>;
+}
+
+interface RemoteProperty {
+  name: string;
+  value?: { objectId?: string; value?: unknown; description?: string };
+}
+
+const SKIPPED_SCOPES = new Set(["global", "script", "module", "wasm-expression-stack"]);
+
+/** [[FunctionLocation]]'s file and the captured variables of `fn`. */
+function inspect(fn: Fn): Probe {
+  connect();
+  const slot = "__cashetProbe";
+  const g = globalThis as Record<string, unknown>;
+  g[slot] = fn;
+  const group = "cashet-probe";
+  try {
+    const { result } = post<{ result: { objectId: string } }>("Runtime.evaluate", { expression: `globalThis.${slot}`, objectGroup: group });
+    const props = post<{ internalProperties?: RemoteProperty[] }>("Runtime.getProperties", { objectId: result.objectId, ownProperties: true });
+    const internal = props.internalProperties ?? [];
+    const location = internal.find((p) => p.name === "[[FunctionLocation]]")?.value?.value as { scriptId: string } | undefined;
+    let url: string | null = null;
+    if (location) {
+      if (!scriptUrls.has(location.scriptId)) {
+        // Enabling the debugger replays scriptParsed for every loaded script; then turn it off.
+        post("Debugger.enable");
+        post("Debugger.disable");
+      }
+      url = scriptUrls.get(location.scriptId) || null;
+    }
+    const captured: Record<string, unknown> = {};
+    const scopesId = internal.find((p) => p.name === "[[Scopes]]")?.value?.objectId;
+    if (scopesId) {
+      const scopes = post<{ result: RemoteProperty[] }>("Runtime.getProperties", { objectId: scopesId, ownProperties: true });
+      for (const s of scopes.result) {
+        if (!s.value?.objectId) continue;
+        post("Runtime.callFunctionOn", { objectId: s.value.objectId, functionDeclaration: `function () { globalThis.${slot} = this; }` });
+        const scope = g[slot] as { type?: string; object?: Record<string, unknown> } | undefined;
+        const type = (scope?.type ?? s.value.description?.split(" ")[0] ?? "").toLowerCase();
+        if (!scope?.object || SKIPPED_SCOPES.has(type) || isCommonJsWrapper(scope.object)) continue;
+        for (const [k, v] of Object.entries(scope.object)) if (!(k in captured)) captured[k] = v;
+      }
+    }
+    return { url, captured };
+  } finally {
+    delete g[slot];
+    post("Runtime.releaseObjectGroup", { objectGroup: group });
+  }
+}
+
+/** A CommonJS module's wrapper scope is the module scope in disguise: the static hash covers it. */
+function isCommonJsWrapper(vars: Record<string, unknown>): boolean {
+  return "module" in vars && "exports" in vars && "require" in vars && "__filename" in vars;
+}
+
+function urlToFile(url: string): string | null {
+  if (url.startsWith("file:")) return fileURLToPath(url);
+  if (url.startsWith("/")) return url; // CommonJS scripts report plain paths
+  return null; // node:internal, evalmachine, REPL, data: …
+}
+
+/** The name under which the defining module exports `fn`, if it does. */
+async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
+  let ns: Record<string, unknown>;
+  try {
+    ns = (await import(url.startsWith("/") ? pathToFileURL(url).href : url)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const names = Object.keys(ns).filter((k) => ns[k] === fn);
+  // A CommonJS module's exports arrive as the namespace's default object.
+  if (!names.length && typeof ns.default === "object" && ns.default !== null) {
+    const cjs = ns.default as Record<string, unknown>;
+    names.push(...Object.keys(cjs).filter((k) => cjs[k] === fn));
+  }
+  if (!names.length) return null;
+  if (names.includes(fn.name)) return fn.name;
+  return names.includes("default") ? "default" : names.sort()[0]!;
+}
+
+/**
+ * True when `file` declares `name` at top level as this very function: its running text must
+ * normalize to the declaration's code (a transpiled TypeScript function may not, and then it is
+ * hashed as source inside its module instead).
+ */
+function isTopLevelDeclaration(file: string, name: string, source: string): boolean {
+  if (!name) return false;
+  const b = loadModule(file).bindings.get(name);
+  if (!b || b.kind !== "local" || !b.exprHash) return false;
+  try {
+    return analyseFunctionSource(source, file).hash === b.exprHash;
+  } catch {
+    return false;
+  }
+}
