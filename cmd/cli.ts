@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   "show-ref": () => import("./show-ref.js"),
   "update-ref": () => import("./update-ref.js"),
   "rev-list": () => import("./rev-list.js"),
+  "hash-fn": () => import("./hash-fn.js"),
   fsck: () => import("./fsck.js"),
   stats: () => import("./stats.js"),
 };

@@ -4,7 +4,7 @@
 // machine-specific enters it: files are named relative to the function's own directory.
 import { createHash } from "node:crypto";
 import { dirname, relative, resolve, sep } from "node:path";
-import { NotFoundError } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import { analyseFunctionSource, loadModule, resolveSpecifier, type ModuleInfo } from "./module.js";
 
 export type ComponentKind = "function" | "declaration" | "statement" | "package" | "unresolved";
@@ -37,7 +37,7 @@ const FORMAT = "cashet-fn-1";
 export function hashExportedFunction(file: string, exportName = "default"): FunctionHash {
   const abs = resolve(file);
   const target = resolveExport(abs, exportName, new Set());
-  if (!target) throw new NotFoundError(`${file} has no export named "${exportName}"`);
+  if (!target) throw new InvalidInputError(`${file} has no export named "${exportName}"`);
   return hashClosure(target.file, target.name);
 }
 
@@ -45,11 +45,11 @@ export function hashExportedFunction(file: string, exportName = "default"): Func
 export function hashTopLevelFunction(file: string, name: string): FunctionHash {
   const abs = resolve(file);
   const b = loadModule(abs).bindings.get(name);
-  if (!b) throw new NotFoundError(`${file} has no top-level declaration named "${name}"`);
+  if (!b) throw new InvalidInputError(`${file} has no top-level declaration named "${name}"`);
   if (b.kind === "import") {
     const t = followImport(abs, b.source, b.imported);
     if (t && "file" in t) return hashClosure(t.file, t.name);
-    throw new NotFoundError(`"${name}" in ${file} is imported from "${b.source}", which cannot be followed`);
+    throw new InvalidInputError(`"${name}" in ${file} is imported from "${b.source}", which cannot be followed`);
   }
   return hashClosure(abs, name);
 }

@@ -1,0 +1,50 @@
+// cashet hash-fn <file>[#export] [--explain]
+import { InvalidInputError } from "../plumbing/errors.js";
+import { hashExportedFunction } from "../plumbing/hash/function.js";
+import { parse, positionals, out, outJson, table, JSON_FLAG, type Command } from "./common.js";
+
+const HELP = `
+  Usage: cashet hash-fn <file>[#export] [--explain]
+
+  Prints the hash of a function: its code (formatting, comments and types do not count) and
+  everything it uses — helpers and constants of its module, relative imports followed into
+  their files, and the version of every package it imports. The default export when #export is
+  omitted. This is the function half of the cache key of \`cashet run\`.
+
+  Options
+    --explain     list every component that went into the hash
+    --json        print {"hash","name","file","components":[{"kind","key","name","file","hash"}],"warnings"}
+`;
+
+/** Splits `path/to/file.ts#name` (the last # separates; no # means the default export). */
+export function splitTarget(target: string): { file: string; exportName: string } {
+  const hash = target.lastIndexOf("#");
+  const file = hash < 0 ? target : target.slice(0, hash);
+  const exportName = hash < 0 ? "default" : target.slice(hash + 1);
+  if (!file) throw new InvalidInputError(`"${target}" names no file (use path/to/file.ts#export)`);
+  if (!exportName) throw new InvalidInputError(`"${target}" names no export after #`);
+  return { file, exportName };
+}
+
+const command: Command = {
+  summary: "print a function's hash (--explain: what went into it)",
+  async run(argv) {
+    const cli = parse(argv, HELP, { ...JSON_FLAG, explain: { type: "boolean", default: false } });
+    const [target] = positionals(cli.input, ["file[#export]"]);
+    const { file, exportName } = splitTarget(target!);
+    const result = hashExportedFunction(file, exportName);
+    for (const w of result.warnings) process.stderr.write(`cashet: warning: ${w}\n`);
+    if (cli.flags.json) {
+      await outJson(result);
+    } else if (cli.flags.explain) {
+      await out(
+        `${result.hash}  ${exportName} in ${file}\n` +
+          table(result.components.map((c) => [c.kind, c.file ? `${c.file}#${c.name}` : c.name, c.kind === "package" ? `@${c.hash}` : c.hash.slice(0, 16)])),
+      );
+    } else {
+      await out(`${result.hash}\n`);
+    }
+    return 0;
+  },
+};
+export default command;
