@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { dirname, relative, resolve, sep } from "node:path";
 import { InvalidInputError } from "../errors.js";
-import { analyseFunctionSource, loadModule, resolveSpecifier, type ModuleInfo } from "./module.js";
+import { analyseFunctionSource, loadModule, resolveSpecifier, withSnapshot, type ModuleInfo } from "./module.js";
 
 export type ComponentKind = "function" | "declaration" | "statement" | "package" | "unresolved";
 
@@ -35,7 +35,10 @@ const FORMAT = "cashet-fn-1";
 
 /** Hash of the function exported as `exportName` (default: the default export) from `file`. */
 export function hashExportedFunction(file: string, exportName = "default"): FunctionHash {
-  const abs = resolve(file);
+  return withSnapshot(() => hashExported(resolve(file), file, exportName));
+}
+
+function hashExported(abs: string, file: string, exportName: string): FunctionHash {
   const target = resolveExport(abs, exportName, new Set());
   if (!target) throw new InvalidInputError(`${file} has no export named "${exportName}"`);
   return hashClosure(target.file, target.name);
@@ -43,7 +46,10 @@ export function hashExportedFunction(file: string, exportName = "default"): Func
 
 /** Hash of the top-level binding `name` of `file` (exported or not). */
 export function hashTopLevelFunction(file: string, name: string): FunctionHash {
-  const abs = resolve(file);
+  return withSnapshot(() => hashTopLevel(resolve(file), file, name));
+}
+
+function hashTopLevel(abs: string, file: string, name: string): FunctionHash {
   const b = loadModule(abs).bindings.get(name);
   if (!b) throw new InvalidInputError(`${file} has no top-level declaration named "${name}"`);
   if (b.kind === "import") {
@@ -61,7 +67,7 @@ export function hashTopLevelFunction(file: string, name: string): FunctionHash {
 export function hashSourceInModule(file: string, source: string, name: string): FunctionHash {
   const abs = resolve(file);
   const { hash, refs, requires } = analyseFunctionSource(source, abs);
-  return hashClosure(abs, name, { hash, refs, requires });
+  return withSnapshot(() => hashClosure(abs, name, { hash, refs, requires }));
 }
 
 /** Where `exportName` of module `file` is declared, following re-exports. */

@@ -47,9 +47,30 @@ export type Resolved =
   | { kind: "unresolved"; specifier: string };
 
 const cache = new Map<string, { digest: string; info: ModuleInfo }>();
+/** Modules already checked during the current (synchronous) hash: each file is read once per hash. */
+let snapshot: Map<string, ModuleInfo> | null = null;
+
+/** Runs `fn` with each module read and checked at most once. */
+export function withSnapshot<T>(fn: () => T): T {
+  if (snapshot) return fn();
+  snapshot = new Map();
+  try {
+    return fn();
+  } finally {
+    snapshot = null;
+  }
+}
 
 /** The analysis of `file`, re-parsed only when its content changed. */
 export function loadModule(file: string): ModuleInfo {
+  const seen = snapshot?.get(file);
+  if (seen) return seen;
+  const info = loadFresh(file);
+  snapshot?.set(file, info);
+  return info;
+}
+
+function loadFresh(file: string): ModuleInfo {
   let text: Buffer;
   try {
     text = readFileSync(file);

@@ -76,8 +76,7 @@ export function normalize(node: unknown): Normalized {
   if (!isNode(node)) return (node ?? null) as Normalized;
   if (UNWRAP.has(node.type!)) return normalize(node.expression);
   const out: { [key: string]: Normalized } = {};
-  for (const k of Object.keys(node).sort()) {
-    if (DROP_KEYS.has(k)) continue;
+  for (const k of keysOf(node)) {
     const v = node[k];
     // `a?: T` on a parameter or a class field is a type-level marker; `a?.b` and `a?.()` are not.
     if (k === "optional" && node.type !== "MemberExpression" && node.type !== "CallExpression") continue;
@@ -125,6 +124,19 @@ function isNonReference(parent: { [key: string]: Normalized } | null, key: strin
   if ((t === "ExportSpecifier" && key === "exported") || (t === "ImportSpecifier" && key === "imported")) return true;
   if (t === "MetaProperty") return true;
   return false;
+}
+
+/** Sorted kept keys per node shape: nodes of one shape share them, so sort once per shape. */
+const shapes = new Map<string, string[]>();
+function keysOf(node: Node): string[] {
+  const keys = Object.keys(node);
+  const shape = keys.join(",");
+  let kept = shapes.get(shape);
+  if (!kept) {
+    kept = keys.filter((k) => !DROP_KEYS.has(k)).sort();
+    shapes.set(shape, kept);
+  }
+  return kept;
 }
 
 function isNode(v: unknown): v is Node {
