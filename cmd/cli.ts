@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   "update-ref": () => import("./update-ref.js"),
   "rev-list": () => import("./rev-list.js"),
   "hash-fn": () => import("./hash-fn.js"),
+  "hash-args": () => import("./hash-args.js"),
   fsck: () => import("./fsck.js"),
   stats: () => import("./stats.js"),
 };

@@ -21,6 +21,10 @@ export type {
 export { ObjectDb, type ObjectRead, type ObjectKind, type PutResult } from "../plumbing/objects.js";
 export { INLINE_LIMIT, encodeCommit, type Commit, type CommitRecord, type CommitStatus } from "../plumbing/commit.js";
 export { sha256, isId } from "../plumbing/ids.js";
+export { hashArgs, previewArgs, IDENTITY, PREVIEW, type Identified, type HashArgsOptions } from "../plumbing/hash/args.js";
+export { file, FileArg } from "../plumbing/hash/file-arg.js";
+export { hashExportedFunction, type FunctionHash, type Component } from "../plumbing/hash/function.js";
+export { hashFunctionObject, type RuntimeFunctionHash } from "../plumbing/hash/runtime.js";
 export { fsck, type FsckResult, type FsckProblem, type FsckOptions } from "../plumbing/commands/fsck.js";
 export { stats, type StoreStats } from "../porcelain/stats.js";
 export {

@@ -124,7 +124,8 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
   const components = new Map<string, Component>();
   const warnings: string[] = [];
   const queue: Array<{ file: string; name: string }> = [{ file, name }];
-  const doneEffects = new Set<string>();
+  /** Per module, the indices (source order) of the top-level statements in the closure. */
+  const effectsIn = new Map<ModuleInfo, Set<number>>();
 
   const addExternal = (c: Component): void => {
     if (components.has(c.key)) return;
@@ -136,19 +137,40 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
     const b = mod.bindings.get(ref);
     if (!b) return; // a global (Math, console, fetch …) or a local variable
     if (b.kind === "local") return void queue.push({ file: mod.file, name: ref });
+    followEffects(mod, (e) => e.refs.has(ref)); // `import { cfg } …; cfg.x = 1` changes what is read
     const t = followImport(mod.file, b.source, b.imported);
     if (!t) return;
     if ("external" in t) addExternal(t.external);
     else if ("namespace" in t) followNamespace(t.namespace);
     else queue.push(t);
   };
+  const namespaces = new Set<string>();
   const followNamespace = (nsFile: string): void => {
-    // `import * as m`: every export of m may be read
+    // `import * as m`, `require()`, `import()`: every export of m may be read, including those
+    // forwarded by `export *`; and its top-level statements are what a CommonJS module exports.
+    if (namespaces.has(nsFile)) return;
+    namespaces.add(nsFile);
     const mod = loadModule(nsFile);
     for (const exported of mod.exports.keys()) {
       const t = resolveExport(nsFile, exported, new Set());
       if (t) queue.push(t);
     }
+    for (const source of mod.starExports) {
+      const r = resolveSpecifier(nsFile, source);
+      if (r.kind === "file") followNamespace(r.file);
+    }
+    followEffects(mod, () => true);
+  };
+  /** Takes the top-level statements of `mod` that `wanted` picks into the closure, following what they read. */
+  const followEffects = (mod: ModuleInfo, wanted: (e: ModuleInfo["effects"][number]) => boolean): void => {
+    let done = effectsIn.get(mod);
+    mod.effects.forEach((e, i) => {
+      if (done?.has(i) || !wanted(e)) return;
+      if (!done) effectsIn.set(mod, (done = new Set()));
+      done.add(i);
+      for (const ref of e.refs) follow(mod, ref);
+      followRequires(mod, e.requires);
+    });
   };
   const followRequires = (mod: ModuleInfo, specifiers: string[]): void => {
     for (const s of specifiers) {
@@ -171,14 +193,15 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
     for (const ref of b.refs) follow(mod, ref);
     followRequires(mod, b.requires);
     // Top-level statements that mention this binding may change it (`LR = 0.02`, `cfg.x = 1`).
-    for (const e of mod.effects) {
-      const ekey = `${rel(mod.file)}#statement:${e.hash.slice(0, 16)}`;
-      if (doneEffects.has(ekey) || !e.refs.has(item.name)) continue;
-      doneEffects.add(ekey);
-      components.set(ekey, { kind: "statement", key: ekey, name: "(top-level statement)", file: rel(mod.file), hash: e.hash });
-      for (const ref of e.refs) follow(mod, ref);
-      followRequires(mod, e.requires);
-    }
+    followEffects(mod, (e) => e.refs.has(item.name));
+  }
+  // Statements are keyed by their rank in source order among the module's statements in the
+  // closure: reordering two of them, or repeating one, changes the hash; an unrelated one does not.
+  for (const [mod, indices] of effectsIn) {
+    [...indices].sort((a, b) => a - b).forEach((i, rank) => {
+      const key = `${rel(mod.file)}#statement:${rank}`;
+      components.set(key, { kind: "statement", key, name: "(top-level statement)", file: rel(mod.file), hash: mod.effects[i]!.hash });
+    });
   }
 
   const sorted = [...components.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

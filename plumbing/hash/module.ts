@@ -87,6 +87,7 @@ function loadFresh(file: string): ModuleInfo {
 }
 
 function analyse(file: string, source: string): ModuleInfo {
+  if (file.endsWith(".json")) return analyseJson(file, source);
   const lang = /\.(m|c)?tsx?$/.test(file) ? (file.endsWith("x") ? "tsx" : "ts") : file.endsWith("x") ? "jsx" : "js";
   const parsed = parseSync(file, source, { lang, sourceType: "unambiguous", preserveParens: false } as Parameters<typeof parseSync>[2]);
   if (parsed.errors.length) {
@@ -185,6 +186,19 @@ function analyse(file: string, source: string): ModuleInfo {
     }
   }
   return info;
+}
+
+/** A JSON module (`import data from "./x.json"`, `require("./x.json")`): its data is the default export. */
+function analyseJson(file: string, source: string): ModuleInfo {
+  let data: unknown;
+  try {
+    data = JSON.parse(source);
+  } catch (err) {
+    throw new InvalidInputError(`cannot parse ${file}: ${(err as Error).message}`);
+  }
+  const hash = createHash("sha256").update(JSON.stringify(data)).digest("hex"); // formatting does not count
+  const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, refs: new Set(), requires: [] }]]);
+  return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], effects: [] };
 }
 
 /**

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { Session } from "node:inspector";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hashExportedFunction, hashSourceInModule, hashTopLevelFunction, type Component, type FunctionHash } from "./function.js";
+import { hashArgs } from "./args.js";
 import { analyseFunctionSource, loadModule } from "./module.js";
 
 export interface RuntimeFunctionHash extends FunctionHash {
@@ -23,13 +24,30 @@ export interface RuntimeHashOptions {
 type Fn = (...args: never[]) => unknown;
 
 const remembered = new WeakMap<Fn, Promise<RuntimeFunctionHash>>();
+const inProgress = new Set<Fn>();
 const warned = new Set<string>();
 
+/**
+ * Closure values hashed as arguments are (SPEC §3); a captured function by its own function hash.
+ * A function that captures itself (directly or through others) is named, not re-entered.
+ */
+const defaultOptions: RuntimeHashOptions = {
+  hashValue: (value, path) =>
+    hashArgs([value], {
+      hashFunction: async (fn) => (inProgress.has(fn as Fn) ? `cycle:${fn.name}` : (await hashFunctionObject(fn as Fn)).hash),
+    }).catch((err: unknown) => {
+      // hashArgs names the position as args[0]; say which closure variable it was
+      if (err instanceof TypeError) throw new TypeError(err.message.replace("args[0]", path));
+      throw err;
+    }),
+};
+
 /** The function hash of a live function object. */
-export function hashFunctionObject(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunctionHash> {
+export function hashFunctionObject(fn: Fn, options: RuntimeHashOptions = defaultOptions): Promise<RuntimeFunctionHash> {
   let answer = remembered.get(fn);
   if (!answer) {
-    answer = compute(fn, options);
+    inProgress.add(fn);
+    answer = compute(fn, options).finally(() => inProgress.delete(fn));
     remembered.set(fn, answer);
     answer.catch(() => remembered.delete(fn));
   }

@@ -132,3 +132,24 @@ describe("cashet hash-fn", () => {
     }
   });
 });
+
+describe("runtime hashing with the real argument hasher", () => {
+  test("closure values are hashed as arguments are: Maps by content, captured functions by their hash, self-capture terminates", async () => {
+    const make = (m: Map<string, number>) => () => m.get("k");
+    const a = await hashFunctionObject(make(new Map([["k", 1], ["j", 2]])));
+    const b = await hashFunctionObject(make(new Map([["j", 2], ["k", 1]])));
+    const c = await hashFunctionObject(make(new Map([["k", 2]])));
+    assert.equal(a.hash, b.hash, "Map insertion order does not matter");
+    assert.notEqual(a.hash, c.hash);
+    const outer = (g: () => number) => () => g() + 1;
+    const g1 = await hashFunctionObject(outer(() => 1));
+    const g2 = await hashFunctionObject(outer(() => 2));
+    assert.notEqual(g1.hash, g2.hash, "a captured function counts by its own code");
+    const selfRef = (): (() => unknown) => {
+      const loop = (): unknown => loop;
+      return loop;
+    };
+    const s = await hashFunctionObject(selfRef());
+    assert.deepEqual(s.closure, ["loop"]);
+  });
+});
