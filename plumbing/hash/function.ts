@@ -12,10 +12,13 @@ export type ComponentKind = "function" | "declaration" | "statement" | "package"
 /** One thing that went into a function hash (what `hash-fn --explain` lists). */
 export interface Component {
   kind: ComponentKind;
-  /** Stable key: `<file relative to the function's directory>#<name>`, or `npm:<name>`. */
+  /** Stable key: `<file>#<name>` (file as below), `npm:<name>`, or `unresolved:<specifier>`. */
   key: string;
   name: string;
-  /** File relative to the function's directory (posix separators); absent for packages. */
+  /**
+   * File relative to the directory of the function's own file, posix separators; the function's
+   * own file is ".". Absent for packages.
+   */
   file?: string;
   /** Hash of the normalized declaration, or the package version. */
   hash: string;
