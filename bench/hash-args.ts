@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
+import { median } from "./median.js";
 
 /** One row of the report. Unused measures are null. */
 export interface BenchResult {
@@ -22,11 +23,6 @@ const BIG_REPS = 5;
 const results: BenchResult[] = [];
 const json = process.argv.includes("--json");
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** Milliseconds one call takes. */
 async function timeMs(op: () => unknown): Promise<number> {

@@ -12,6 +12,7 @@ import { ObjectDb } from "../plumbing/objects.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
 import { MemoryStore } from "../plumbing/store/memory.js";
 import type { Store } from "../plumbing/store/types.js";
+import { median } from "./median.js";
 
 /** One row of the report. Unused measures are null. */
 export interface BenchResult {
@@ -36,11 +37,6 @@ const json = process.argv.includes("--json");
 
 // ---------------------------------------------------------------- timing helpers
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 interface Batches {
   warmup: number;
