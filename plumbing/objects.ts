@@ -102,7 +102,7 @@ export class ObjectDb {
 
   /**
    * The blob's bytes, verified, or null when it is missing or fails verification (a corrupt blob
-   * is never returned). `from` lets a blob carried inline in that commit be found without a file.
+   * is never returned, and is removed). `from` lets a blob carried inline in that commit be found without a file.
    */
   async getBlob(id: string, from?: CommitRecord): Promise<Buffer | null> {
     if (from) {
@@ -110,6 +110,11 @@ export class ObjectDb {
       if (inline) return inline;
     }
     const read = await this.read(id);
+    if (read.kind === "corrupt") {
+      // Bad bytes can never become good: drop them, so the next write of this content lands
+      // instead of being skipped as already stored.
+      await this.storage.delete(id).catch(() => undefined);
+    }
     return read.kind === "blob" ? read.bytes : null;
   }
 

@@ -70,8 +70,11 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const put = await db.putBlob(Buffer.from("the real content"));
       await store.objects.delete(put.id);
       await store.objects.write(put.id, compress(Buffer.from("something else")));
-      assert.equal(await db.getBlob(put.id), null);
       assert.equal((await db.read(put.id)).kind, "corrupt");
+      assert.equal(await db.getBlob(put.id), null);
+      assert.equal((await db.read(put.id)).kind, "missing", "a blob that failed verification is removed");
+      assert.equal((await db.putBlob(Buffer.from("the real content"))).created, true, "so the right bytes can land again");
+      assert.deepEqual(await db.getBlob(put.id), Buffer.from("the real content"));
       await store.objects.delete(put.id);
       await store.objects.write(put.id, Buffer.from("not zstd and not json"));
       assert.equal(await db.getBlob(put.id), null);

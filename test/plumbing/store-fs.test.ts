@@ -71,8 +71,8 @@ describe("FsStore on disk", () => {
       bytes[bytes.length >> 1] ^= 0xff;
       writeFileSync(file, bytes);
       for (const id of [a.id, b.id]) {
-        assert.equal(await db.getBlob(id), null);
         assert.equal((await db.read(id)).kind, "corrupt");
+        assert.equal(await db.getBlob(id), null);
       }
     }));
 
