@@ -15,6 +15,15 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   "hash-args": () => import("./hash-args.js"),
   fsck: () => import("./fsck.js"),
   stats: () => import("./stats.js"),
+  log: () => import("./log.js"),
+  show: () => import("./show.js"),
+  history: () => import("./history.js"),
+  diff: () => import("./diff.js"),
+  rm: () => import("./rm.js"),
+  pin: () => import("./pin.js"),
+  unpin: () => import("./unpin.js"),
+  invalidate: () => import("./invalidate.js"),
+  clear: () => import("./clear.js"),
 };
 
 async function usage(): Promise<string> {

@@ -1,0 +1,58 @@
+// log: what ran, newest first, answered from the index (never a scan of the objects); each listed
+// commit is then read from the objects in its public shape.
+import { publicCommit } from "../plumbing/commands/cat-object.js";
+import type { Commit, CommitStatus } from "../plumbing/commit.js";
+import { InvalidInputError } from "../plumbing/errors.js";
+import { ObjectDb } from "../plumbing/objects.js";
+import type { Store } from "../plumbing/store/types.js";
+
+export interface LogOptions {
+  /** Only runs of the function with this name. */
+  func?: string;
+  status?: CommitStatus;
+  /** `k=v` (that value) or `k` (any value of that tag); every one must match. */
+  tags?: readonly string[];
+  /** At most this many commits (default 20; `Infinity` for all). */
+  limit?: number;
+  /** Only commits created at or after this time (ms since epoch). */
+  since?: number;
+}
+
+export const DEFAULT_LOG_LIMIT = 20;
+const STATUSES: readonly CommitStatus[] = ["completed", "failed"];
+
+/**
+ * The commits matching every filter, newest first, in the public shape (SPEC §5). A commit the
+ * index lists but the objects no longer hold (or that fails verification) is left out: the index
+ * is a cache, and `cashet fsck` reports the stale entry.
+ */
+export async function log(store: Store, options: LogOptions = {}): Promise<Commit[]> {
+  const limit = options.limit ?? DEFAULT_LOG_LIMIT;
+  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new InvalidInputError(`limit must be a positive whole number, not ${String(limit)}`);
+  }
+  if (options.status !== undefined && !STATUSES.includes(options.status)) {
+    throw new InvalidInputError(`status must be completed or failed, not "${String(options.status)}"`);
+  }
+  if (options.since !== undefined && !Number.isFinite(options.since)) {
+    throw new InvalidInputError(`since must be a time in ms since the epoch`);
+  }
+  const tags = assertTagFilters(options.tags ?? []);
+  const entries = await store.index.log({ func: options.func, status: options.status, tags, since: options.since, limit });
+  const db = new ObjectDb(store.objects);
+  const commits = await Promise.all(entries.map((e) => db.getCommit(e.id)));
+  return commits.filter((c): c is Commit => c !== null).map(publicCommit);
+}
+
+/**
+ * Checks tag filters (`k=v` or `k`) and returns them: a key must be non-empty, and no part may
+ * hold a NUL (the index separates its key parts with it). Throws InvalidInputError.
+ */
+export function assertTagFilters(tags: readonly string[]): string[] {
+  for (const t of tags) {
+    if (typeof t !== "string" || t.split("=", 1)[0] === "" || t.includes("\0")) {
+      throw new InvalidInputError(`tag filter ${JSON.stringify(t)} is not k=v or k`);
+    }
+  }
+  return [...tags];
+}
