@@ -23,6 +23,9 @@ export interface RuntimeHashOptions {
 
 type Fn = (...args: never[]) => unknown;
 
+/** How long to wait for the defining module's namespace (an evaluated module answers at once). */
+const IMPORT_WAIT_MS = 50;
+
 const remembered = new WeakMap<Fn, Promise<RuntimeFunctionHash>>();
 const inProgress = new Set<Fn>();
 const warned = new Set<string>();
@@ -74,13 +77,15 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
   let via: RuntimeFunctionHash["via"];
   const warnings: string[] = [];
   if (file) {
-    const exported = await exportNameOf(fn, probe.url!);
-    if (exported) {
+    // First by name and code, which needs no import: the defining module may still be evaluating
+    // (a script calling submit at top level), and importing it then would wait for ourselves.
+    let exported: string | null = null;
+    if (isTopLevelDeclaration(file, fn.name, source)) {
+      base = hashTopLevelFunction(file, fn.name);
+      via = isExportedBinding(file, fn.name) ? "export" : "declaration";
+    } else if ((exported = await exportNameOf(fn, probe.url!))) {
       base = hashExportedFunction(file, exported);
       via = "export";
-    } else if (isTopLevelDeclaration(file, fn.name, source)) {
-      base = hashTopLevelFunction(file, fn.name);
-      via = "declaration";
     } else {
       base = hashSourceInModule(file, source, name);
       via = "module-source";
@@ -206,15 +211,24 @@ function urlToFile(url: string): string | null {
   return null; // node:internal, evalmachine, REPL, data: …
 }
 
-/** The name under which the defining module exports `fn`, if it does. */
+/**
+ * The name under which the defining module exports `fn`, if it does — found by importing the
+ * module (the loader's cached instance). A module still evaluating (its top-level code is what
+ * called us) cannot answer without waiting for us; after a short wait we treat it as "unknown".
+ */
 async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
-  let ns: Record<string, unknown>;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), IMPORT_WAIT_MS)));
+  let ns: Record<string, unknown> | null;
   try {
-    ns = (await import(url.startsWith("/") ? pathToFileURL(url).href : url)) as Record<string, unknown>;
+    ns = await Promise.race([import(url.startsWith("/") ? pathToFileURL(url).href : url) as Promise<Record<string, unknown>>, gaveUp]);
   } catch {
     return null;
+  } finally {
+    clearTimeout(timer);
   }
-  const names = Object.keys(ns).filter((k) => ns[k] === fn);
+  if (!ns) return null;
+  const names = Object.keys(ns).filter((k) => ns![k] === fn);
   // A CommonJS module's exports arrive as the namespace's default object.
   if (!names.length && typeof ns.default === "object" && ns.default !== null) {
     const cjs = ns.default as Record<string, unknown>;
@@ -223,6 +237,12 @@ async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
   if (!names.length) return null;
   if (names.includes(fn.name)) return fn.name;
   return names.includes("default") ? "default" : names.sort()[0]!;
+}
+
+/** True when module `file` exports its top-level binding `name` under some name. */
+function isExportedBinding(file: string, name: string): boolean {
+  for (const target of loadModule(file).exports.values()) if ("local" in target && target.local === name) return true;
+  return false;
 }
 
 /**

@@ -153,3 +153,28 @@ describe("runtime hashing with the real argument hasher", () => {
     assert.deepEqual(s.closure, ["loop"]);
   });
 });
+
+describe("runtime hashing from a module that is still evaluating", () => {
+  test("a script hashing its own export at top level (as `await client.submit(fn)` does) finishes, with the static hash", async () => {
+    const t = tempDir();
+    try {
+      const runtime = new URL("../../plumbing/hash/runtime.js", import.meta.url).href;
+      const script = join(t.dir, "script.mjs");
+      writeFileSync(
+        script,
+        `import { hashFunctionObject } from ${JSON.stringify(runtime)};\n` +
+          `export function step(x) { return x + 1; }\n` +
+          `const r = await hashFunctionObject(step);\n` +
+          `process.stdout.write(r.hash + " " + r.via);\n`,
+      );
+      const { spawnSync } = await import("node:child_process");
+      const child = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
+      assert.equal(child.status, 0, child.stderr);
+      const [hash, via] = child.stdout.split(" ");
+      assert.equal(via, "export");
+      assert.equal(hash, hashExportedFunction(script, "step").hash);
+    } finally {
+      t.remove();
+    }
+  });
+});
