@@ -1,5 +1,17 @@
-// The public library API. Today: the stores and the object database underneath the memoized
-// call (Client, ResultRef and friends build on these).
+// The public library API: the Client and its ResultRefs, the stores, the object database, the
+// hashing engine and the serializers — thin exports of what porcelain and plumbing implement.
+export { Client, type ClientOptions, type CallOptions, type Args } from "./client.js";
+export { ResultRef } from "./result-ref.js";
+export { context, type TaskContext } from "../porcelain/context.js";
+export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
+export {
+  v8Serializer,
+  jsonSerializer,
+  bytesSerializer,
+  defaultSerializerFor,
+  serializerByName,
+  type Serializer,
+} from "../plumbing/serializers.js";
 export { FsStore, type FsStoreOptions } from "../plumbing/store/fs/store.js";
 export { MemoryStore } from "../plumbing/store/memory.js";
 export { openStore, storeDir, type OpenStoreOptions } from "../plumbing/store/open.js";

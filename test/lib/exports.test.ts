@@ -12,3 +12,18 @@ test('import from "cashet" gives the stores, the object database and the typed e
   assert.equal(new cashet.NotFoundError("x").code, "ENOTFOUND");
   await store.close();
 });
+
+test('the Client from "cashet" memoizes a call end to end', async () => {
+  const cashet = await import("cashet");
+  const client = new cashet.Client({ store: new cashet.MemoryStore() });
+  const first = await client.submit(square, 12);
+  const again = await client.submit(square, 12);
+  assert.equal(await first.load(), 144);
+  assert.equal(again.cached, true);
+  assert.equal(again.commit, first.commit);
+  await client.close();
+});
+
+export function square(x: number): number {
+  return x * x;
+}

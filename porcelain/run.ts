@@ -1,0 +1,303 @@
+// run: the memoized call. Fingerprint the function and its arguments; serve a completed,
+// unexpired, verified commit if there is one; otherwise claim the fingerprint (one runner per
+// fingerprint across threads, processes and machines), execute with retries and a timeout,
+// store the result and the commit, move the ref, release. Everything the CLI, the library and
+// the server do to run a task goes through here.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
+import { CashetError, InvalidInputError } from "../plumbing/errors.js";
+import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
+import { sha256 } from "../plumbing/ids.js";
+import { ObjectDb } from "../plumbing/objects.js";
+import { fingerprintRef } from "../plumbing/refs.js";
+import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
+import type { Store } from "../plumbing/store/types.js";
+import { runWithContext } from "./context.js";
+
+/** What is being run: the function, its arguments and its identity (a function hash). */
+export interface TaskSpec {
+  fn: (...args: never[]) => unknown;
+  args: readonly unknown[];
+  func: { name: string; module: string; hash: string; source: string; deps: Json[] };
+  /** Hashes a function found among the arguments (normally its function hash). */
+  hashFunction?: (fn: Function, path: string) => string | Promise<string>;
+  /**
+   * What the function receives, computed only when it runs (a miss): result refs loaded,
+   * `file()` arguments as their paths. Defaults to the arguments as given.
+   */
+  resolveArgs?: (args: readonly unknown[]) => Promise<unknown[]>;
+}
+
+export interface RunOptions {
+  /** Run even if a result is cached, and make the new result the head. */
+  force?: boolean;
+  /** false: always run, and record the run under a fingerprint of its own. */
+  cache?: boolean;
+  /** Metadata, not part of the key. */
+  tags?: Record<string, string>;
+  /** Extra attempts after a failure, with exponential backoff. */
+  retries?: number;
+  /** Seconds (fractions allowed). In-process timeouts are soft: the task's signal aborts and the call stops waiting. */
+  timeout?: number;
+  /** Seconds the result stays valid. */
+  ttl?: number;
+  signal?: AbortSignal;
+  /** Encodes the result (default: raw bytes for a Buffer/Uint8Array, v8 otherwise). */
+  serializer?: Serializer;
+  /** Serializers besides the built-ins that may decode stored results. */
+  serializers?: Serializer[];
+  /** Extra provenance (the repository commit of the task's file, …). */
+  provenance?: { [key: string]: Json };
+  /** First retry delay in ms (doubles each time); default 100. */
+  retryDelayMs?: number;
+}
+
+export interface RunResult {
+  commit: Commit;
+  /** True when nothing was executed. */
+  cached: boolean;
+  /** Wall time of this call. */
+  durationMs: number;
+  /** The result's stored bytes. */
+  bytes: Buffer;
+  /** The live result, when this call executed the task (no need to decode it again). */
+  value?: unknown;
+}
+
+/** A task failed (after its retries). `cause` is the original error; the failed commit is recorded. */
+export class TaskError extends CashetError {
+  readonly commit: string;
+  constructor(message: string, commit: string, cause: unknown) {
+    super("ETASK", message, { cause });
+    this.commit = commit;
+  }
+}
+
+/** A task ran past its timeout. */
+export class TaskTimeoutError extends CashetError {
+  constructor(seconds: number) {
+    super("ETIMEOUT", `timed out after ${seconds} s (in-process timeouts are soft: the task's signal was aborted)`);
+  }
+}
+
+const FINGERPRINT_FORMAT = "cashet-fp-1";
+const CASHET_VERSION = "0.1.0";
+
+/** The cache key of a call: its function hash and its argument hash. */
+export function fingerprintOf(funcHash: string, argsHash: string, salt?: string): string {
+  return sha256(`${FINGERPRINT_FORMAT}\0${funcHash}\0${argsHash}${salt ? `\0${salt}` : ""}`);
+}
+
+/** Runs `task` through the cache of `store`. */
+export async function run(store: Store, task: TaskSpec, options: RunOptions = {}): Promise<RunResult> {
+  validate(options);
+  const started = performance.now();
+  const db = new ObjectDb(store.objects);
+  const argsHash = await hashArgs(task.args, task.hashFunction ? { hashFunction: task.hashFunction } : {});
+  const useCache = options.cache !== false;
+  const fingerprint = fingerprintOf(task.func.hash, argsHash, useCache ? undefined : randomUUID());
+  const ref = fingerprintRef(fingerprint);
+  const elapsed = (): number => performance.now() - started;
+
+  for (;;) {
+    options.signal?.throwIfAborted();
+    if (useCache && !options.force) {
+      const hit = await lookup(store, db, ref, options);
+      if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+    }
+    const claim = await store.claims.tryAcquire(fingerprint);
+    if (!claim) {
+      // Someone else runs this very call: wait for them, then take their result.
+      await store.claims.waitRelease(fingerprint, { signal: options.signal });
+      continue;
+    }
+    try {
+      if (useCache && !options.force) {
+        const hit = await lookup(store, db, ref, options); // finished between our lookup and claim
+        if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+      }
+      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref });
+      return { ...result, cached: false, durationMs: elapsed() };
+    } finally {
+      await claim.release();
+    }
+  }
+}
+
+/** The completed, unexpired commit at `ref` whose output verifies, or null. Records the access. */
+export async function lookup(
+  store: Store,
+  db: ObjectDb,
+  ref: string,
+  options: Pick<RunOptions, "serializers"> = {},
+): Promise<{ commit: Commit; bytes: Buffer } | null> {
+  const id = await store.refs.read(ref);
+  if (!id) return null;
+  const commit = await db.getCommit(id);
+  if (!commit || commit.status !== "completed" || !commit.output) return null;
+  if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;
+  const bytes = await db.getBlob(commit.output.hash, commit); // a corrupt blob is a miss: recompute
+  if (!bytes) return null;
+  void options;
+  await store.objects.touch(id);
+  return { commit, bytes };
+}
+
+/** Decodes a result with the serializer its commit names. */
+export function decodeResult(commit: Commit, bytes: Uint8Array, serializers: Serializer[] = []): unknown {
+  if (!commit.output) throw new InvalidInputError(`commit ${commit.id.slice(0, 12)} has no output (it failed)`);
+  return serializerByName(commit.output.serializer, serializers).deserialize(bytes);
+}
+
+async function execute(
+  store: Store,
+  db: ObjectDb,
+  task: TaskSpec,
+  options: RunOptions,
+  key: { fingerprint: string; argsHash: string; ref: string },
+): Promise<{ commit: Commit; bytes: Buffer; value: unknown }> {
+  const head = await store.refs.read(key.ref);
+  const attempts = 1 + (options.retries ?? 0);
+  const runStart = performance.now();
+  let lastError: unknown;
+  let attempt = 0;
+  let value: unknown;
+  let ok = false;
+  const callArgs = task.resolveArgs ? await task.resolveArgs(task.args) : [...task.args];
+  while (attempt < attempts) {
+    attempt++;
+    try {
+      value = await attemptOnce(task.fn, callArgs, options, key.fingerprint, attempt);
+      ok = true;
+      break;
+    } catch (err) {
+      lastError = err;
+      if (options.signal?.aborted) break;
+      if (attempt < attempts) await sleep((options.retryDelayMs ?? 100) * 2 ** (attempt - 1), options.signal);
+    }
+  }
+  const durationMs = performance.now() - runStart;
+  const inline: Record<string, string> = {};
+  const keep = async (bytes: Uint8Array): Promise<string> => {
+    if (bytes.length < INLINE_LIMIT) {
+      const id = sha256(bytes);
+      inline[id] = Buffer.from(bytes).toString("base64");
+      return id;
+    }
+    return (await db.putBlob(bytes)).id;
+  };
+  const argsBlob = await storeArgs(task.args, keep);
+  const now = Date.now();
+  const base = {
+    fingerprint: key.fingerprint,
+    func: task.func,
+    args: { hash: key.argsHash, preview: previewArgs(task.args), blob: argsBlob },
+    parent: head,
+    createdAt: new Date(now).toISOString(),
+    durationMs,
+    attempts: attempt,
+    tags: { ...(options.tags ?? {}) },
+    expiresAt: options.ttl !== undefined ? new Date(now + options.ttl * 1000).toISOString() : null,
+    provenance: { cashet: CASHET_VERSION, node: process.version, platform: `${process.platform}-${process.arch}`, hostname: hostname(), ...(options.provenance ?? {}) },
+  };
+
+  if (!ok) {
+    const err = lastError instanceof Error ? lastError : new Error(String(lastError));
+    const record: CommitRecord = {
+      ...base,
+      status: "failed",
+      output: null,
+      error: { name: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` },
+      ...(Object.keys(inline).length ? { inline } : {}),
+    };
+    // A failed run is recorded (log, history) but never becomes the head: the last good result stays served.
+    const put = await db.putCommit(record);
+    await store.index.addCommit(put.id);
+    throw new TaskError(`${task.func.name} failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${err.message}`, put.id, err);
+  }
+
+  const serializer = options.serializer ?? defaultSerializerFor(value);
+  const bytes = Buffer.from(serializer.serialize(value));
+  const outputId = await keep(bytes);
+  const record: CommitRecord = {
+    ...base,
+    status: "completed",
+    output: { hash: outputId, size: bytes.length, serializer: serializer.name, preview: previewArgs([value], 120).slice(1, -1) },
+    error: null,
+    ...(Object.keys(inline).length ? { inline } : {}),
+  };
+  const put = await db.putCommit(record);
+  // Indexed before any ref points at it: every commit a ref reaches is in the index.
+  await store.index.addCommit(put.id);
+  if (!(await store.refs.update(key.ref, put.id, head))) await store.refs.update(key.ref, put.id);
+  const commit = (await db.getCommit(put.id))!;
+  return { commit, bytes, value };
+}
+
+/** One attempt, with the task's context and its (soft) timeout. */
+async function attemptOnce(fn: TaskSpec["fn"], args: unknown[], options: RunOptions, fingerprint: string, attempt: number): Promise<unknown> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(options.signal!.reason);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const running = Promise.resolve().then(() =>
+      runWithContext({ signal: controller.signal, attempt, fingerprint }, () => (fn as (...a: unknown[]) => unknown)(...args)),
+    );
+    const racers: Array<Promise<unknown>> = [running];
+    if (options.timeout !== undefined) {
+      racers.push(
+        new Promise((_, reject) => {
+          timer = setTimeout(() => {
+            const err = new TaskTimeoutError(options.timeout!);
+            controller.abort(err);
+            reject(err);
+          }, options.timeout! * 1000);
+        }),
+      );
+    }
+    if (options.signal) {
+      racers.push(new Promise((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true })));
+    }
+    return await Promise.race(racers);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** The serialized arguments (so a run can be reproduced), or null when they cannot be serialized. */
+async function storeArgs(args: readonly unknown[], keep: (bytes: Uint8Array) => Promise<string>): Promise<string | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = v8Serializer.serialize([...args]);
+  } catch {
+    return null; // functions, refs with live state, …: the preview and hash still say what they were
+  }
+  return keep(bytes);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+function validate(o: RunOptions): void {
+  const seconds = (v: number | undefined, name: string): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InvalidInputError(`${name} must be a positive number of seconds, not ${v}`);
+  };
+  seconds(o.timeout, "timeout");
+  seconds(o.ttl, "ttl");
+  if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
+    throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
+  }
+  for (const [k, v] of Object.entries(o.tags ?? {})) {
+    if (!k || k.includes("=") || typeof v !== "string") throw new InvalidInputError(`tag "${k}" must be a non-empty key without "=" and a string value`);
+  }
+}

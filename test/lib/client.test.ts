@@ -1,0 +1,231 @@
+// The memoized call through the library: what runs, how often, and what comes back —
+// on the memory store and on a real store on disk.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { Client } from "../../lib/client.js";
+import { file } from "../../plumbing/hash/file-arg.js";
+import { ObjectDb } from "../../plumbing/objects.js";
+import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { FsStore } from "../../plumbing/store/fs/store.js";
+import { MemoryStore } from "../../plumbing/store/memory.js";
+import type { Store } from "../../plumbing/store/types.js";
+import { context } from "../../porcelain/context.js";
+import { TaskError } from "../../porcelain/run.js";
+import { tempDir } from "../helpers/fixtures.js";
+
+// Tasks live at module level: what a closure captures is part of its key, so counters captured
+// by nested functions would change the key on every call.
+const calls: Record<string, number> = {};
+const count = (name: string): number => (calls[name] = (calls[name] ?? 0) + 1);
+
+export function double(x: number): number {
+  count("double");
+  return x * 2;
+}
+export async function slowSquare(x: number): Promise<number> {
+  count("slowSquare");
+  await new Promise((r) => setTimeout(r, 50));
+  return x * x;
+}
+export function flaky(failures: number, label: string): string {
+  const n = count(`flaky-${label}`);
+  if (n <= failures) throw new Error(`attempt ${n} failed`);
+  return `ok after ${n}`;
+}
+export function boom(): never {
+  count("boom");
+  throw new RangeError("the task exploded");
+}
+export async function waitForAbort(): Promise<string> {
+  count("waitForAbort");
+  const { signal } = context();
+  await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  return `aborted: ${signal.aborted}`;
+}
+export function parity(x: number): string {
+  count("parity");
+  return x % 2 === 0 ? "even" : "odd";
+}
+export function shout(s: string): string {
+  count("shout");
+  return s.toUpperCase();
+}
+export function bigResult(n: number): Float64Array {
+  count("bigResult");
+  return Float64Array.from({ length: n }, (_, i) => i * 0.5);
+}
+export function readLen(path: string): number {
+  count("readLen");
+  return readFileSync(path).length;
+}
+export function structured(): Map<string, Set<number>> {
+  return new Map([["a", new Set([1, 2])]]);
+}
+
+const backends: Array<{ name: string; open: () => { store: Store; done: () => Promise<void> } }> = [
+  { name: "memory", open: () => { const store = new MemoryStore(); return { store, done: () => store.close() }; } },
+  {
+    name: "fs",
+    open: () => {
+      const t = tempDir();
+      const store = new FsStore(join(t.dir, "store"));
+      return { store, done: async () => { await store.stopDaemon(); await store.close(); t.remove(); } };
+    },
+  },
+];
+
+for (const backend of backends) {
+  describe(`Client on the ${backend.name} store`, () => {
+    const { store, done } = backend.open();
+    const client = new Client({ store });
+    after(done);
+    const before = (name: string): number => calls[name] ?? 0;
+
+    test("the second identical call is a hit: nothing runs, same commit, same value", async () => {
+      const n = before("double");
+      const a = await client.submit(double, 21);
+      const b = await client.submit(double, 21);
+      assert.equal(calls.double! - n, 1);
+      assert.equal(a.cached, false);
+      assert.equal(b.cached, true);
+      assert.equal(b.commit, a.commit);
+      assert.equal(await b.load(), 42);
+      await client.submit(double, 22);
+      assert.equal(calls.double! - n, 2, "different arguments run again");
+    });
+
+    test("force runs again and makes the new run the head; cache:false always runs", async () => {
+      const n = before("double");
+      const first = await client.submit(double, 100);
+      const forced = await client.run(double, { args: [100], force: true });
+      assert.equal(calls.double! - n, 2);
+      assert.notEqual(forced.commit, first.commit);
+      const after = await client.submit(double, 100);
+      assert.equal(after.commit, forced.commit, "the forced run is the new head");
+      const db = new ObjectDb(store.objects);
+      assert.equal((await db.getCommit(forced.commit))!.parent, first.commit);
+      await client.run(double, { args: [100], cache: false });
+      await client.run(double, { args: [100], cache: false });
+      assert.equal(calls.double! - n, 4);
+    });
+
+    test("retries: a task that fails twice succeeds on its third attempt, recorded as such", async () => {
+      const ref = await client.run(flaky, { args: [2, backend.name], retries: 2 });
+      assert.equal(await ref.load(), "ok after 3");
+      assert.equal(calls[`flaky-${backend.name}`], 3);
+      assert.equal((await new ObjectDb(store.objects).getCommit(ref.commit))!.attempts, 3);
+    });
+
+    test("a failure raises TaskError with the original error, records a failed commit, and is never served", async () => {
+      const n = before("boom");
+      const err = await client.submit(boom).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskError);
+      assert.match(err.message, /the task exploded/);
+      assert.ok(err.cause instanceof RangeError);
+      const failed = await new ObjectDb(store.objects).getCommit(err.commit);
+      assert.equal(failed!.status, "failed");
+      assert.equal(failed!.error!.name, "RangeError");
+      assert.match(failed!.error!.stack, /boom/);
+      await assert.rejects(client.submit(boom), TaskError);
+      assert.equal(calls.boom! - n, 2, "the failure was not served from the cache");
+      assert.ok((await store.index.log({ status: "failed" })).some((e) => e.id === err.commit));
+    });
+
+    test("a TTL expires: the call runs again once it has passed", async () => {
+      const n = before("parity");
+      await client.run(parity, { args: [7], ttl: 0.15 });
+      await client.run(parity, { args: [7], ttl: 0.15 });
+      assert.equal(calls.parity! - n, 1);
+      await new Promise((r) => setTimeout(r, 200));
+      await client.run(parity, { args: [7], ttl: 0.15 });
+      assert.equal(calls.parity! - n, 2);
+    });
+
+    test("a timeout aborts the task's signal and fails the call", async () => {
+      const err = await client.run(waitForAbort, { timeout: 0.1 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskError, String(err));
+      assert.match(err.message, /timed out after 0.1 s/);
+    });
+
+    test("concurrent identical calls in one process run once and share the result", async () => {
+      const n = before("slowSquare");
+      const refs = await Promise.all(Array.from({ length: 6 }, () => client.submit(slowSquare, 9)));
+      assert.equal(calls.slowSquare! - n, 1);
+      assert.equal(new Set(refs.map((r) => r.commit)).size, 1);
+      assert.equal(refs.filter((r) => !r.cached).length, 1);
+      for (const r of refs) assert.equal(await r.load(), 81);
+    });
+
+    test("a result ref feeds the next task; identical upstream output does not re-run downstream (early cutoff)", async () => {
+      const n = before("shout");
+      const even2 = await client.submit(parity, 2);
+      const loud = await client.submit(shout, even2);
+      assert.equal(await loud.load(), "EVEN");
+      const even4 = await client.submit(parity, 4); // a different upstream run, same output bytes
+      assert.notEqual(even4.commit, even2.commit);
+      const again = await client.submit(shout, even4);
+      assert.equal(again.cached, true);
+      assert.equal(calls.shout! - n, 1);
+    });
+
+    test("results come back with their types on a hit, decoded from the store", async () => {
+      const a = await client.submit(structured);
+      const fresh = new Client({ store });
+      const b = await fresh.submit(structured);
+      assert.equal(b.cached, true);
+      const value = await b.load();
+      assert.ok(value instanceof Map);
+      assert.deepEqual([...value.get("a")!], [1, 2]);
+      const big = await client.submit(bigResult, 100_000);
+      const bigAgain = await fresh.submit(bigResult, 100_000);
+      assert.equal(bigAgain.cached, true);
+      const arr = await bigAgain.load();
+      assert.ok(arr instanceof Float64Array);
+      assert.equal(arr[99_999], 49_999.5);
+      assert.equal(big.size, 800_000 + (big.size - 800_000), "size is the serialized size");
+      void a;
+    });
+
+    test("a file() argument runs with the path and re-runs when the file's content changes", async () => {
+      const t = tempDir();
+      try {
+        const p = join(t.dir, "in.txt");
+        writeFileSync(p, "12345");
+        const n = before("readLen");
+        assert.equal(await (await client.submit(readLen, file(p) as unknown as string)).load(), 5);
+        assert.equal((await client.submit(readLen, file(p) as unknown as string)).cached, true);
+        writeFileSync(p, "1234567");
+        assert.equal(await (await client.submit(readLen, file(p) as unknown as string)).load(), 7);
+        assert.equal(calls.readLen! - n, 2);
+      } finally {
+        t.remove();
+      }
+    });
+  });
+}
+
+describe("Client on disk only", () => {
+  test("a corrupted result blob is recomputed, never returned", async () => {
+    const t = tempDir();
+    const store = new FsStore(join(t.dir, "store"));
+    const client = new Client({ store });
+    try {
+      const n = calls.bigResult ?? 0;
+      const ref = await client.submit(bigResult, 5000);
+      const path = objectPath(store.location, ref.hash);
+      const bytes = readFileSync(path);
+      bytes[bytes.length >> 1] ^= 0xff;
+      writeFileSync(path, bytes);
+      const again = await client.submit(bigResult, 5000);
+      assert.equal(again.cached, false, "the damaged result is not served");
+      assert.equal(calls.bigResult! - n, 2);
+      assert.equal((await again.load())[4999], 2499.5);
+    } finally {
+      await store.stopDaemon();
+      await client.close();
+      t.remove();
+    }
+  });
+});
