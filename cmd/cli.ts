@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   unpin: () => import("./unpin.js"),
   invalidate: () => import("./invalidate.js"),
   clear: () => import("./clear.js"),
+  run: () => import("./run.js"),
+  get: () => import("./get.js"),
 };
 
 async function usage(): Promise<string> {

@@ -1,0 +1,90 @@
+// runFile: the CLI's memoized call of `<file>#<export>`. The function hash is computed
+// statically from the source and the arguments from the shell words, so a cache hit never
+// imports the script (no top-level side effects, no TypeScript loader); only a miss loads it.
+import { existsSync, statSync } from "node:fs";
+import { extname, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Json } from "../plumbing/commit.js";
+import { InvalidInputError } from "../plumbing/errors.js";
+import { IDENTITY } from "../plumbing/hash/args.js";
+import { argsFromCli } from "../plumbing/hash/cli-args.js";
+import { FileArg } from "../plumbing/hash/file-arg.js";
+import { hashExportedFunction } from "../plumbing/hash/function.js";
+import type { Store } from "../plumbing/store/types.js";
+import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
+
+export interface RunFileInput {
+  /** The script, relative to the working directory or absolute. */
+  file: string;
+  /** The export to call (default: the default export). */
+  exportName?: string;
+  /** Shell words: JSON when they parse, else strings; `@path` a file argument, `@@x` the literal `@x`. */
+  words?: readonly string[];
+  /** All arguments as one JSON array (instead of `words`). */
+  argsJson?: string;
+  options?: RunOptions;
+}
+
+const TS_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx"]);
+
+/**
+ * The task `cashet run` would run, without touching a store and without importing the script:
+ * throws InvalidInputError for a missing file or export, unparseable arguments or a missing
+ * `@file` — so bad input is refused before anything is created.
+ */
+export async function fileTask(input: Omit<RunFileInput, "options">): Promise<TaskSpec> {
+  const { file, exportName = "default" } = input;
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new InvalidInputError(`${file} does not exist`);
+  if (!statSync(abs).isFile()) throw new InvalidInputError(`${file} is not a file`);
+  const args = argsFromCli(input.words ?? [], input.argsJson);
+  for (const arg of args) if (arg instanceof FileArg) await arg[IDENTITY](); // a missing @file fails here, not mid-run
+  const identity = hashExportedFunction(file, exportName);
+  const func: TaskSpec["func"] = {
+    name: exportName === "default" ? identity.name || "default" : exportName,
+    module: relative(process.cwd(), abs) || abs,
+    hash: identity.hash,
+    source: "", // the export's text, known once a miss has loaded it (below)
+    deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
+  };
+  let loaded: ((...a: unknown[]) => unknown) | undefined;
+  return {
+    fn: (...a: never[]) => loaded!(...a),
+    args,
+    func,
+    // run calls this only on a miss, before the first attempt and before it records the commit:
+    // the one place the script is imported.
+    resolveArgs: async (given) => {
+      loaded = await loadExport(abs, file, exportName);
+      func.source = Function.prototype.toString.call(loaded);
+      if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
+      return given.map((a) => (a instanceof FileArg ? a.path : a));
+    },
+  };
+}
+
+/** Runs `file#exportName` with CLI arguments through the cache of `store`. */
+export async function runFile(store: Store, input: RunFileInput): Promise<RunResult> {
+  return run(store, await fileTask(input), input.options);
+}
+
+/** Imports the script (TypeScript through tsx, loaded only now) and takes the export. */
+async function loadExport(abs: string, file: string, exportName: string): Promise<(...a: unknown[]) => unknown> {
+  const url = pathToFileURL(abs).href;
+  let mod: Record<string, unknown>;
+  if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) {
+    const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
+    mod = await tsImport(url, import.meta.url);
+  } else {
+    mod = (await import(url)) as Record<string, unknown>;
+  }
+  let value = mod[exportName];
+  // A CommonJS module imported from ESM (or through tsx) may nest its exports under `default`.
+  if (value === undefined && exportName !== "default") value = (mod.default as Record<string, unknown> | undefined)?.[exportName];
+  if (exportName === "default" && typeof value === "object" && value !== null && typeof (value as { default?: unknown }).default === "function") {
+    value = (value as { default: unknown }).default;
+  }
+  if (value === undefined) throw new InvalidInputError(`${file} has no export named "${exportName}"`);
+  if (typeof value !== "function") throw new InvalidInputError(`export "${exportName}" of ${file} is a ${value === null ? "null" : typeof value}, not a function`);
+  return value as (...a: unknown[]) => unknown;
+}
