@@ -73,6 +73,7 @@ export class Client {
     return {
       fn,
       args,
+      ...(identity.file ? { file: identity.file } : {}),
       func: {
         name: fn.name || identity.name,
         module: identity.file ? relative(process.cwd(), identity.file) : "<no file>",

@@ -49,6 +49,7 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
   };
   let loaded: ((...a: unknown[]) => unknown) | undefined;
   return {
+    file: identity.file,
     fn: (...a: never[]) => loaded!(...a),
     args,
     func,

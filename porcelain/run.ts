@@ -4,7 +4,6 @@
 // store the result and the commit, move the ref, release. Everything the CLI, the library and
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
 import { CashetError, InvalidInputError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
@@ -14,12 +13,15 @@ import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { Store } from "../plumbing/store/types.js";
 import { runWithContext } from "./context.js";
+import { provenanceOf } from "./provenance.js";
 
 /** What is being run: the function, its arguments and its identity (a function hash). */
 export interface TaskSpec {
   fn: (...args: never[]) => unknown;
   args: readonly unknown[];
   func: { name: string; module: string; hash: string; source: string; deps: Json[] };
+  /** The file that defines the function (absolute), for git provenance; absent for eval'd code. */
+  file?: string;
   /** Hashes a function found among the arguments (normally its function hash). */
   hashFunction?: (fn: Function, path: string) => string | Promise<string>;
   /**
@@ -82,7 +84,6 @@ export class TaskTimeoutError extends CashetError {
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
-const CASHET_VERSION = "0.1.0";
 
 /** The cache key of a call: its function hash and its argument hash. */
 export function fingerprintOf(funcHash: string, argsHash: string, salt?: string): string {
@@ -199,7 +200,7 @@ async function execute(
     attempts: attempt,
     tags: { ...(options.tags ?? {}) },
     expiresAt: options.ttl !== undefined ? new Date(now + options.ttl * 1000).toISOString() : null,
-    provenance: { cashet: CASHET_VERSION, node: process.version, platform: `${process.platform}-${process.arch}`, hostname: hostname(), ...(options.provenance ?? {}) },
+    provenance: { ...(await provenanceOf(task.file ?? null)), ...(options.provenance ?? {}) },
   };
 
   if (!ok) {

@@ -1,0 +1,47 @@
+// Provenance: a run records the git commit, branch and dirty state of its task's file.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FsStore } from "../../plumbing/store/fs/store.js";
+import { cashet } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixtures.js";
+
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" } }).trim();
+
+test("a run records the repository's HEAD, branch and whether the task's file was dirty; outside a repository, none", async () => {
+  const t = tempDir();
+  const store = join(t.dir, "store");
+  try {
+    const repo = join(t.dir, "repo");
+    execFileSync("mkdir", ["-p", repo]);
+    git(repo, "init", "-q", "-b", "main");
+    const task = join(repo, "task.mjs");
+    writeFileSync(task, "export function f(x) { return x + 1; }\n");
+    git(repo, "add", "task.mjs");
+    git(repo, "commit", "-q", "-m", "task");
+    const head = git(repo, "rev-parse", "HEAD");
+
+    const clean = await cashet(["run", "--json", "--store", store, `${task}#f`, "1"]);
+    assert.equal(clean.code, 0, clean.stderr);
+    const shown = JSON.parse((await cashet(["show", "--json", "--store", store, JSON.parse(clean.out).commit])).out);
+    assert.deepEqual(shown.provenance.git, { commit: head, branch: "main", dirty: false });
+    assert.equal(shown.provenance.node, process.version);
+
+    appendFileSync(task, "// an uncommitted edit\n");
+    const dirty = await cashet(["run", "--json", "--force", "--store", store, `${task}#f`, "1"]);
+    const shownDirty = JSON.parse((await cashet(["show", "--json", "--store", store, JSON.parse(dirty.out).commit])).out);
+    assert.equal(shownDirty.provenance.git.dirty, true);
+
+    const outside = join(t.dir, "plain.mjs");
+    writeFileSync(outside, "export function g() { return 2; }\n");
+    const o = await cashet(["run", "--json", "--store", store, `${outside}#g`]);
+    const shownOutside = JSON.parse((await cashet(["show", "--json", "--store", store, JSON.parse(o.out).commit])).out);
+    assert.equal("git" in shownOutside.provenance, false);
+  } finally {
+    await new FsStore(store, { create: false }).stopDaemon().catch(() => undefined);
+    t.remove();
+  }
+});
