@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   unpin: () => import("./unpin.js"),
   invalidate: () => import("./invalidate.js"),
   clear: () => import("./clear.js"),
+  gc: () => import("./gc.js"),
   run: () => import("./run.js"),
   get: () => import("./get.js"),
 };

@@ -143,6 +143,15 @@ export interface Index {
   log(query?: LogQuery): Promise<IndexEntry[]>;
   /** Ids of commits that reference blob `id`. */
   blobReferrers(id: string): Promise<string[]>;
+  /** Ids of indexed commits whose TTL ran out at or before `now` (ms since epoch). For gc. */
+  expired(now: number): Promise<string[]>;
+  /**
+   * The last access the index recorded for commit `id` (ms), or null. Hits record theirs on the
+   * commit object (`ObjectStorage.touch`); gc takes the later of the two.
+   */
+  lastAccess(id: string): Promise<number | null>;
+  /** Records an access of indexed commit `id` at `at` (ms); ignored for an unknown commit. */
+  touch(id: string, at: number): Promise<void>;
   stats(): Promise<IndexStats>;
   /** Rebuilds the index from the objects. */
   reindex(): Promise<{ commits: number; blobs: number }>;

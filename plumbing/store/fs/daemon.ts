@@ -101,6 +101,9 @@ async function main(): Promise<void> {
     "index.entry": (_c, id: string) => index.entry(id),
     "index.log": (_c, q) => index.log(q ?? {}),
     "index.blobReferrers": (_c, id: string) => index.blobReferrers(id),
+    "index.expired": (_c, now: number) => index.expired(Number(now)),
+    "index.lastAccess": (_c, id: string) => index.lastAccess(id),
+    "index.touch": (_c, id: string, at: number) => index.touch(id, Number(at)),
     "index.stats": () => index.stats(),
     "index.reindex": () => index.reindex(),
     "ref.update": (_c, name: string, next: string | null, hasExpected: boolean, expected: string | null) =>

@@ -42,6 +42,15 @@ class DaemonIndex implements Index {
   blobReferrers(id: string): Promise<string[]> {
     return this.client.call("index.blobReferrers", id);
   }
+  expired(now: number): Promise<string[]> {
+    return this.client.call("index.expired", now);
+  }
+  lastAccess(id: string): Promise<number | null> {
+    return this.client.call("index.lastAccess", id);
+  }
+  touch(id: string, at: number): Promise<void> {
+    return this.client.call("index.touch", id, at);
+  }
   stats(): Promise<IndexStats> {
     return this.client.call("index.stats");
   }

@@ -1,0 +1,84 @@
+// cashet gc as a user runs it: what it prints, --dry-run, --json, and usage errors that remove nothing.
+import assert from "node:assert/strict";
+import { existsSync, utimesSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { fsck } from "../../plumbing/commands/fsck.js";
+import { fingerprintRef } from "../../plumbing/refs.js";
+import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { cashet } from "../helpers/cli.js";
+import { recordRun, tempFsStore, type Recorded } from "../helpers/runs.js";
+
+const DAY = 24 * 3_600_000;
+
+describe("cashet gc", () => {
+  let t: Awaited<ReturnType<typeof tempFsStore>>;
+  let s: string[];
+  let stale: Recorded;
+  let expired: Recorded;
+  let fresh: Recorded;
+  const exists = (id: string): boolean => existsSync(objectPath(t.dir, id));
+  before(async () => {
+    t = await tempFsStore();
+    s = ["--store", t.dir];
+    const now = Date.now();
+    const old = async (seed: string, ago: number, ttlMs?: number): Promise<Recorded> => {
+      const r = await recordRun(t.store, { seed, at: now - ago, ttlMs });
+      for (const id of [r.id, r.blob!]) utimesSync(objectPath(t.dir, id), (now - ago) / 1000, (now - ago) / 1000);
+      return r;
+    };
+    expired = await old("a", 3 * DAY, DAY);
+    stale = await old("b", 10 * DAY);
+    fresh = await old("c", DAY);
+  });
+  after(() => t.dispose());
+
+  test("bad --older-than or --max-size exits 2 with one line and removes nothing", async () => {
+    for (const args of [["--older-than", "7days"], ["--older-than", "1w"], ["--max-size", "10XB"], ["--max-size", "big"], ["--older-than"]]) {
+      const r = await cashet(["gc", ...args, ...s]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /^cashet: [^\n]+\n$/);
+      assert.equal(r.out, "");
+    }
+    assert.equal(exists(stale.id) && exists(expired.id), true);
+  });
+
+  test("--dry-run prints what would go and changes nothing", async () => {
+    const r = await cashet(["gc", "--older-than", "7d", "--dry-run", ...s]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.out.split("\n")[0] + "\n" + r.out.split("\n")[1],
+      `would remove ${expired.id.slice(0, 12)} (expired)\nwould remove ${stale.id.slice(0, 12)} (stale)`,
+    );
+    assert.match(r.out, /would remove 2 commits and 2 blobs; would free \d/);
+    const j = await cashet(["gc", "--older-than", "7d", "--dry-run", "--json", ...s]);
+    const parsed = JSON.parse(j.out) as { removed: unknown; commits: number; dryRun: boolean };
+    assert.deepEqual(parsed.removed, [
+      { id: expired.id, reason: "expired" },
+      { id: stale.id, reason: "stale" },
+    ]);
+    assert.equal(parsed.dryRun, true);
+    assert.equal(exists(stale.id) && exists(expired.id) && exists(stale.blob!), true);
+  });
+
+  test("gc removes expired and stale commits, prints a line each and a summary; the store stays sound", async () => {
+    const r = await cashet(["gc", "--older-than", "7d", ...s]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.out.replace(/freed .*/, "freed …"),
+      `removed ${expired.id.slice(0, 12)} (expired)\nremoved ${stale.id.slice(0, 12)} (stale)\nremoved 2 commits and 2 blobs; freed …\n`,
+    );
+    assert.equal(exists(stale.id) || exists(expired.id) || exists(stale.blob!), false);
+    assert.equal(exists(fresh.id), true);
+    assert.equal(await t.store.refs.read(fingerprintRef(stale.fingerprint)), null);
+    assert.deepEqual((await fsck(t.store)).problems, []);
+
+    const j = await cashet(["gc", "--max-size", "1000", "--json", ...s]);
+    assert.equal(j.code, 0, j.stderr);
+    const parsed = JSON.parse(j.out) as { removed: unknown; commits: number; blobs: number; bytes: number; dryRun: boolean };
+    assert.deepEqual(parsed.removed, [{ id: fresh.id, reason: "size" }]);
+    assert.equal(parsed.commits, 1);
+    assert.equal(parsed.blobs, 1);
+    assert.equal(parsed.dryRun, false);
+    assert.deepEqual(await t.store.refs.list(), []);
+  });
+});
