@@ -1,8 +1,10 @@
 // Client: the library's front door. A thin object over porcelain: it turns a function object
 // into a task (its function hash via the runtime path, so it shares the cache with
 // `cashet run file#fn`), runs it through porcelain/run, and wraps results in ResultRefs.
+import { availableParallelism } from "node:os";
 import { relative } from "node:path";
-import type { Json } from "../plumbing/commit.js";
+import type { Commit, Json } from "../plumbing/commit.js";
+import { InvalidInputError } from "../plumbing/errors.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
 import { hashFunctionObject } from "../plumbing/hash/runtime.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
@@ -10,7 +12,20 @@ import { storeDir } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
+import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
+import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
+import { diff, type CommitDiff } from "../porcelain/diff.js";
+import { gc, type GcOptions } from "../porcelain/gc.js";
+import { get } from "../porcelain/get.js";
+import { history } from "../porcelain/history.js";
+import { invalidate } from "../porcelain/invalidate.js";
+import { log, type LogOptions } from "../porcelain/log.js";
+import { pin, unpin, type PinResult } from "../porcelain/pin.js";
+import { rm } from "../porcelain/rm.js";
+import { show } from "../porcelain/show.js";
+import { stats, type StoreStats } from "../porcelain/stats.js";
 import { ResultRef } from "./result-ref.js";
+import { isTaskRef } from "./task-ref.js";
 
 export interface ClientOptions {
   /** Store directory (default: $CASHET_DIR, else ./.cashet). Ignored when `store` is given. */
@@ -20,6 +35,8 @@ export interface ClientOptions {
   serializer?: Serializer;
   /** Extra serializers that may decode stored results. */
   serializers?: Serializer[];
+  /** Tasks run at once by submitMany and map (default: os.availableParallelism()). */
+  maxWorkers?: number;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
@@ -28,6 +45,26 @@ export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries
 type AnyFn = (...args: never[]) => unknown;
 /** Each argument may be given as a value or as a ResultRef to one. */
 export type Args<P extends readonly unknown[]> = { [K in keyof P]: P[K] | ResultRef<P[K]> };
+
+/** One task of a submitMany batch: `fn`, `[fn, [args…]]` or `[fn, [args…], options]`; args may hold TaskRefs. */
+export type BatchEntry = AnyFn | readonly [AnyFn] | readonly [AnyFn, readonly unknown[]] | readonly [AnyFn, readonly unknown[], CallOptions];
+type ResultOf<E> = E extends (...args: never[]) => infer R ? Awaited<R> : E extends readonly [(...args: never[]) => infer R, ...unknown[]] ? Awaited<R> : unknown;
+/** What submitMany resolves with: a ResultRef per task, in the shape of the batch (list or record). */
+export type BatchResults<T> = { -readonly [K in keyof T]: ResultRef<ResultOf<T[K]>> };
+export interface SubmitManyOptions {
+  /** Tasks run at once (default: the client's maxWorkers). */
+  maxWorkers?: number;
+  /** Stops starting tasks and aborts the running ones. */
+  signal?: AbortSignal;
+}
+
+/** Tag filters: `{ stage: "train" }`, or `["stage=train", "owner"]` (`k` alone: any value). */
+export type TagFilter = Readonly<Record<string, string>> | readonly string[];
+
+/** `client.log` filters; commits come newest first. */
+export interface ClientLogOptions extends Omit<LogOptions, "tags"> {
+  tags?: TagFilter;
+}
 
 export class Client {
   readonly store: Store;
@@ -59,12 +96,117 @@ export class Client {
     return (...args) => this.run(fn, { ...options, args });
   }
 
+  /**
+   * Runs a batch in dependency order: `TaskRef(i)` (list) or `TaskRef("key")` (record) in a task's
+   * arguments stands for that task's ResultRef. Independent tasks run in parallel.
+   */
+  submitMany<const T extends readonly BatchEntry[]>(tasks: T, options?: SubmitManyOptions): Promise<BatchResults<T>>;
+  submitMany<const T extends { readonly [key: string]: BatchEntry }>(tasks: T, options?: SubmitManyOptions): Promise<BatchResults<T>>;
+  async submitMany(
+    tasks: readonly BatchEntry[] | { readonly [key: string]: BatchEntry },
+    options: SubmitManyOptions = {},
+  ): Promise<ResultRef[] | Record<string, ResultRef>> {
+    const list = Array.isArray(tasks);
+    const entries: Array<[string | number, unknown]> = list ? tasks.map((t, i) => [i, t]) : Object.entries(tasks);
+    const parsed = entries.map(([key, entry]) => parseEntry(key, entry));
+    const refs = await submitMany(
+      parsed.map(({ key, fn, args }): BatchTask => ({ key, label: `task ${JSON.stringify(key)} (${fn.name || "anonymous"})`, args })),
+      async (i, args) =>
+        this.run(parsed[i]!.fn as (...a: unknown[]) => unknown, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...parsed[i]!.options,
+          args,
+        }),
+      { maxWorkers: options.maxWorkers ?? this.maxWorkers(), dependencyOf: (v) => (isTaskRef(v) ? v.target : undefined), ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    return list ? refs : Object.fromEntries(parsed.map((p, i) => [p.key, refs[i]!]));
+  }
+
+  /** `fn(item, ...extraArgs)` for each item, each cached on its own, run like submitMany. */
+  async map<I, E extends unknown[], R>(
+    fn: (item: I, ...extraArgs: E) => R,
+    items: Iterable<I | ResultRef<I>>,
+    ...extraArgs: Args<E>
+  ): Promise<Array<ResultRef<Awaited<R>>>> {
+    const tasks = Array.from(items, (item, i): BatchTask => ({ key: i, label: `item ${i}`, args: [item, ...extraArgs] }));
+    return submitMany(tasks, (_, args) => this.run(fn as (...a: unknown[]) => R, { args }), { maxWorkers: this.maxWorkers() });
+  }
+
+  /** Commits matching every filter, newest first (default limit 20; `Infinity` for all). */
+  async log(options: ClientLogOptions = {}): Promise<Commit[]> {
+    const { tags, ...rest } = options;
+    return log(this.store, { ...rest, ...(tags ? { tags: tagFilters(tags) } : {}) });
+  }
+
+  /** The commit a full id or unique prefix names. Throws NotFoundError / AmbiguousIdError. */
+  show(id: string): Promise<Commit> {
+    return show(this.store, id);
+  }
+
+  /** The decoded result of a commit. A failed commit throws TaskError with its recorded error. */
+  async get<T = unknown>(id: string): Promise<T> {
+    return (await get(this.store, id, { serializers: this.options.serializers })).value as T;
+  }
+
+  /** What differs between two commits, with a unified diff of the sources when the function changed. */
+  diff(a: string, b: string): Promise<CommitDiff> {
+    return diff(this.store, a, b);
+  }
+
+  /** The runs of the same function and arguments as commit `id`, newest first. */
+  history(id: string): Promise<Commit[]> {
+    return history(this.store, id);
+  }
+
+  /** Removes one commit (and blobs only it used); its ref falls back to its parent. False when no commit matches. */
+  async rm(id: string): Promise<boolean> {
+    return (await rm(this.store, id)) !== null;
+  }
+
+  /** Names a commit so gc never evicts it and clear keeps it. */
+  pin(id: string, name: string): Promise<PinResult> {
+    return pin(this.store, id, name);
+  }
+
+  /** Removes a pin (the commit stays). */
+  async unpin(name: string): Promise<void> {
+    await unpin(this.store, name);
+  }
+
+  /**
+   * Evicts expired commits, those not accessed within `olderThan` (default 30 days), then the least
+   * recently used down to `maxSize`, then unreferenced blobs. Returns the number of commits removed
+   * (with `dryRun`, that would be). Durations and sizes: `"7d"`, `"500MB"`, or ms / bytes.
+   */
+  async gc(options: Pick<GcOptions, "olderThan" | "maxSize" | "dryRun" | "signal"> = {}): Promise<number> {
+    return (await gc(this.store, options)).commits;
+  }
+
+  /** Removes every commit and blob; pinned commits stay unless `all`. */
+  clear(options: ClearOptions = {}): Promise<ClearResult> {
+    return clear(this.store, options);
+  }
+
+  /** Removes every commit carrying all of `tags`; returns how many. At least one tag is required. */
+  async invalidate(options: { tags: TagFilter }): Promise<number> {
+    return invalidate(this.store, { tags: tagFilters(options?.tags ?? []) });
+  }
+
+  /** Counts of commits and blobs, and where the store is. */
+  stats(): Promise<StoreStats> {
+    return stats(this.store);
+  }
+
   async close(): Promise<void> {
     await this.store.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private maxWorkers(): number {
+    return this.options.maxWorkers ?? availableParallelism();
   }
 
   private async taskOf(fn: AnyFn, args: readonly unknown[]): Promise<TaskSpec> {
@@ -82,7 +224,7 @@ export class Client {
         deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
       },
       hashFunction: async (f) => (await hashFunctionObject(f as AnyFn)).hash,
-      resolveArgs: (given) => Promise.all(given.map(resolveArg)),
+      resolveArgs: (given) => Promise.all(given.map((arg) => resolveArg(arg))),
     };
   }
 
@@ -94,9 +236,42 @@ export class Client {
   }
 }
 
-/** What a task receives for an argument: a ref's value, a file's path, anything else as is. */
-async function resolveArg(arg: unknown): Promise<unknown> {
+/** Tag filters as the porcelain takes them: `k=v` or `k` strings. */
+function tagFilters(tags: TagFilter): string[] {
+  if (Array.isArray(tags)) return [...(tags as readonly string[])];
+  if (tags === null || typeof tags !== "object") throw new InvalidInputError(`tags must be an object of strings or a list of "k=v" / "k", not ${String(tags)}`);
+  return Object.entries(tags).map(([k, v]) => {
+    if (typeof v !== "string") throw new InvalidInputError(`tag "${k}" must have a string value, not ${typeof v}`);
+    return `${k}=${v}`;
+  });
+}
+
+/** A batch entry as function, arguments and options; says what is wrong with a malformed one. */
+function parseEntry(key: string | number, entry: unknown): { key: string | number; fn: AnyFn; args: readonly unknown[]; options: CallOptions } {
+  if (typeof entry === "function") return { key, fn: entry as AnyFn, args: [], options: {} };
+  if (Array.isArray(entry) && typeof entry[0] === "function" && (entry[1] === undefined || Array.isArray(entry[1])) && entry.length <= 3) {
+    return { key, fn: entry[0] as AnyFn, args: (entry[1] ?? []) as unknown[], options: (entry[2] ?? {}) as CallOptions };
+  }
+  throw new InvalidInputError(`task ${JSON.stringify(key)} must be a function, [fn, [args…]] or [fn, [args…], options]`);
+}
+
+/**
+ * What a task receives for an argument: a ref's value, a file's path, anything else as is —
+ * also inside plain arrays and objects, so `[ref1, ref2]` arrives as two values. The call is
+ * keyed by the refs themselves (their output hashes), never by loading them first.
+ */
+async function resolveArg(arg: unknown, path: ReadonlySet<object> = new Set()): Promise<unknown> {
   if (arg instanceof ResultRef) return arg.load();
   if (arg instanceof FileArg) return arg.path;
-  return arg;
+  if (arg === null || typeof arg !== "object" || path.has(arg)) return arg; // a cycle is left as it is
+  const proto = Object.getPrototypeOf(arg) as unknown;
+  const inner = new Set(path).add(arg);
+  if (Array.isArray(arg)) {
+    const out = await Promise.all(arg.map((v: unknown) => resolveArg(v, inner)));
+    return out.some((v, i) => v !== arg[i]) ? out : arg;
+  }
+  if (proto !== Object.prototype && proto !== null) return arg;
+  const entries = await Promise.all(Object.entries(arg).map(async ([k, v]) => [k, await resolveArg(v, inner)] as const));
+  if (entries.every(([k, v]) => v === (arg as Record<string, unknown>)[k])) return arg;
+  return Object.assign(Object.create(proto as object | null) as object, Object.fromEntries(entries));
 }

@@ -2,6 +2,11 @@
 // hashing engine and the serializers — thin exports of what porcelain and plumbing implement.
 export { Client, type ClientOptions, type CallOptions, type Args } from "./client.js";
 export { ResultRef } from "./result-ref.js";
+export { TaskRef, isTaskRef, type TaskKey } from "./task-ref.js";
+export type { BatchEntry, BatchResults, SubmitManyOptions, TagFilter, ClientLogOptions } from "./client.js";
+export type { CommitDiff } from "../porcelain/diff.js";
+export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
+export type { PinResult } from "../porcelain/pin.js";
 export { context, type TaskContext } from "../porcelain/context.js";
 export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
 export {

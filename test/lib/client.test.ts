@@ -52,6 +52,10 @@ export function shout(s: string): string {
   count("shout");
   return s.toUpperCase();
 }
+export function joinAll(parts: { words: string[] }): string {
+  count("joinAll");
+  return parts.words.join("+");
+}
 export function bigResult(n: number): Float64Array {
   count("bigResult");
   return Float64Array.from({ length: n }, (_, i) => i * 0.5);
@@ -168,6 +172,19 @@ for (const backend of backends) {
       const again = await client.submit(shout, even4);
       assert.equal(again.cached, true);
       assert.equal(calls.shout! - n, 1);
+    });
+
+    test("refs nested in plain arrays and objects arrive as values and key the call by their output", async () => {
+      const n = before("joinAll");
+      const [odd1, even2] = [await client.submit(parity, 1), await client.submit(parity, 2)];
+      const joined = await client.submit(joinAll, { words: [odd1, even2] } as unknown as { words: string[] });
+      assert.equal(await joined.load(), "odd+even");
+      const [odd3, even6] = [await client.submit(parity, 3), await client.submit(parity, 6)];
+      const again = await client.submit(joinAll, { words: [odd3, even6] } as unknown as { words: string[] });
+      assert.equal(again.cached, true, "other upstream runs with the same outputs are a hit");
+      const swapped = await client.submit(joinAll, { words: [even6, odd3] } as unknown as { words: string[] });
+      assert.equal(await swapped.load(), "even+odd");
+      assert.equal(calls.joinAll! - n, 2);
     });
 
     test("results come back with their types on a hit, decoded from the store", async () => {
