@@ -126,6 +126,20 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   }
 }
 
+/**
+ * What a process remembers of a store's hits. Commits are immutable and named by their content, so
+ * one verified on its first read stays valid: later hits skip re-reading and re-parsing it (the
+ * ref is still read every time — another process may have moved it). Last access only needs
+ * minute resolution for gc, so a commit is touched at most once a minute per process.
+ */
+interface HitMemory {
+  commits: Map<string, Commit>;
+  touched: Map<string, number>;
+}
+const hitMemory = new WeakMap<object, HitMemory>();
+const REMEMBERED_COMMITS = 4096;
+const TOUCH_INTERVAL_MS = 60_000;
+
 /** The completed, unexpired commit at `ref` whose output verifies, or null. Records the access. */
 export async function lookup(
   store: Store,
@@ -133,16 +147,33 @@ export async function lookup(
   ref: string,
   options: Pick<RunOptions, "serializers"> = {},
 ): Promise<{ commit: Commit; bytes: Buffer } | null> {
+  void options;
   const id = await store.refs.read(ref);
   if (!id) return null;
-  const commit = await db.getCommit(id);
-  if (!commit || commit.status !== "completed" || !commit.output) return null;
+  let memory = hitMemory.get(store.objects);
+  if (!memory) hitMemory.set(store.objects, (memory = { commits: new Map(), touched: new Map() }));
+  let commit = memory.commits.get(id) ?? null;
+  if (!commit) {
+    commit = await db.getCommit(id);
+    if (!commit || commit.status !== "completed" || !commit.output) return null;
+    remember(memory.commits, id, commit, REMEMBERED_COMMITS);
+  }
   if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;
-  const bytes = await db.getBlob(commit.output.hash, commit); // a corrupt blob is a miss: recompute
+  const bytes = await db.getBlob(commit.output!.hash, commit); // a corrupt blob is a miss: recompute
   if (!bytes) return null;
-  void options;
-  await store.objects.touch(id);
+  const now = Date.now();
+  if (now - (memory.touched.get(id) ?? 0) >= TOUCH_INTERVAL_MS) {
+    await store.objects.touch(id);
+    remember(memory.touched, id, now, REMEMBERED_COMMITS);
+  }
   return { commit, bytes };
+}
+
+/** Sets `key` in a map kept to `limit` entries, the oldest dropped first. */
+function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
 }
 
 /** Decodes a result with the serializer its commit names. */
