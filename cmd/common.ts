@@ -1,6 +1,7 @@
-// What every command shares: flag parsing with meow, the store flags, output helpers and the
+// What every command shares: flag parsing, the store flags, output helpers and the
 // one table that maps errors to exit codes.
-import meow, { type AnyFlags, type Result } from "meow";
+import { writeSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { CashetError, InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
@@ -38,37 +39,75 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** Parses a command's argv with meow: --help prints `help`; an unknown flag is a one-line usage error. */
-export function parse<F extends AnyFlags>(argv: string[], help: string, flags: F): Result<F> {
-  const cli = meow(help, {
-    importMeta: import.meta,
-    argv,
-    flags,
-    // meow's own report of unknown flags spans lines; ours is one line with the usual exit code
-    allowUnknownFlags: true,
-    description: false,
-    autoVersion: false,
-    booleanDefault: undefined,
-    pkg: {}, // skips meow's search for package.json: we print neither its version nor description
-  });
-  const known = new Set(["help"]);
-  for (const [name, spec] of Object.entries(flags)) {
-    known.add(name);
-    if (spec.shortFlag) known.add(spec.shortFlag);
+/** A flag as a command declares it; its name is camelCase (`argsJson`), its CLI form kebab-case (`--args-json`). */
+export interface FlagSpec {
+  type: "string" | "boolean";
+  shortFlag?: string;
+  isMultiple?: boolean;
+  default?: string | boolean;
+}
+type FlagValue<S extends FlagSpec> = S extends { isMultiple: true }
+  ? string[] | undefined
+  : S extends { type: "boolean" }
+    ? S extends { default: boolean } ? boolean : boolean | undefined
+    : S extends { default: string } ? string : string | undefined;
+export type ParsedFlags<F extends Record<string, FlagSpec>> = { [K in keyof F]: FlagValue<F[K]> };
+
+/**
+ * Parses a command's argv with node's util.parseArgs: `--help` prints `help` and exits 0; an
+ * unknown flag, a missing value or a value given to a switch is a one-line usage error; `--no-x`
+ * turns a switch off. (meow did this at ≈40 ms of import per process — half of Node's own start —
+ * which a CLI cache hit cannot afford; docs/decisions.md.)
+ */
+export function parse<const F extends Record<string, FlagSpec>>(argv: string[], help: string, flags: F): { input: string[]; flags: ParsedFlags<F> } {
+  const byCli = new Map<string, string>(); // CLI name (kebab or short) → flag key
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  for (const [key, spec] of Object.entries(flags)) {
+    const name = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    byCli.set(name, key);
+    if (spec.shortFlag) byCli.set(spec.shortFlag, key);
+    options[name] = { type: spec.type, ...(spec.shortFlag ? { short: spec.shortFlag } : {}), ...(spec.isMultiple ? { multiple: true } : {}) };
   }
-  for (const name of Object.keys(cli.unnormalizedFlags)) {
-    const camel = name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    if (!known.has(name) && !known.has(camel)) {
-      throw new InvalidInputError(`unknown flag ${name.length === 1 ? "-" : "--"}${name} (see --help)`);
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const input: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const token of tokens) {
+    if (token.kind === "positional") input.push(token.value);
+    if (token.kind !== "option") continue;
+    const dash = token.rawName.startsWith("--") ? "--" : "-";
+    if (token.name === "help" && !byCli.has("help")) showHelp(help);
+    let key = byCli.get(token.name);
+    let value: string | boolean | undefined = token.value;
+    if (key === undefined && token.name.startsWith("no-") && flags[byCli.get(token.name.slice(3)) ?? ""]?.type === "boolean") {
+      key = byCli.get(token.name.slice(3))!;
+      if (token.inlineValue) throw new InvalidInputError(`${token.rawName} takes no value`);
+      value = false;
+    } else if (key === undefined) {
+      throw new InvalidInputError(`unknown flag ${dash}${token.name} (see --help)`);
+    }
+    const spec = flags[key]!;
+    if (spec.type === "boolean") {
+      if (value !== false && token.inlineValue) throw new InvalidInputError(`${token.rawName} takes no value`);
+      values[key] = value !== false;
+    } else {
+      // parseArgs takes a following word as the value, even a flag; an empty or missing one is refused
+      if (typeof value !== "string" || (value === "" && !token.inlineValue)) throw new InvalidInputError(`${token.rawName} needs a value`);
+      if (!token.inlineValue && /^--?[a-zA-Z]/.test(value) && byCli.has(value.replace(/^--?/, "").split("=")[0]!)) {
+        throw new InvalidInputError(`${token.rawName} needs a value (got the flag ${value})`);
+      }
+      values[key] = spec.isMultiple ? [...((values[key] as string[] | undefined) ?? []), value] : value;
     }
   }
-  for (const [name, spec] of Object.entries(flags)) {
-    const value = (cli.flags as Record<string, unknown>)[name];
-    if (spec.type === "string" && value === "" && !argv.some((a) => a.startsWith(`--${name}=`))) {
-      throw new InvalidInputError(`--${name} needs a value`);
-    }
-  }
-  return cli;
+  for (const [key, spec] of Object.entries(flags)) if (!(key in values) && spec.default !== undefined) values[key] = spec.default;
+  return { input, flags: values as ParsedFlags<F> };
+}
+
+/** Prints a command's help as meow did (trimmed, indented two spaces) and exits 0. */
+function showHelp(help: string): never {
+  const lines = help.replace(/^\n+|\s+$/g, "").split("\n");
+  const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+  writeSync(1, `\n${lines.map((l) => (l.trim() ? `  ${l.slice(indent)}` : "")).join("\n")}\n\n`);
+  process.exit(EXIT.ok);
 }
 
 /** Exactly `n` positional arguments (`names` used in the error), or a usage error. */

@@ -28,7 +28,7 @@ const command: Command = {
     const cli = parse(argv, HELP, {
       ...STORE_FLAGS,
       ...JSON_FLAG,
-      olderThan: { type: "string" }, // no meow default: a bare --older-than must be an error
+      olderThan: { type: "string" }, // no default here: a bare --older-than must be an error
       maxSize: { type: "string" },
       dryRun: { type: "boolean", default: false },
     });

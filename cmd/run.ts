@@ -1,7 +1,8 @@
 // cashet run <file>[#export] [args…]
 import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
-import { fileTask } from "../porcelain/run-file.js";
+import { storeDir } from "../plumbing/store/open.js";
+import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
 import { run, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
 import { reportTaskError, writeResult } from "./get.js";
 import { splitTarget } from "./hash-fn.js";
@@ -68,6 +69,7 @@ const command: Command = {
       ttl: seconds(cli.flags.ttl, "--ttl"),
     };
     // Everything that can be refused is checked before the store is opened: bad input changes nothing.
+    keepAnalysesIn(storeDir(cli.flags.store));
     const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson });
     let result: RunResult;
     try {

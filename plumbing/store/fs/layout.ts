@@ -10,6 +10,8 @@ export const objectPath = (dir: string, id: string): string => join(dir, "object
 export const refsDir = (dir: string): string => join(dir, "refs");
 export const refPath = (dir: string, name: string): string => join(dir, "refs", ...name.split("/"));
 export const tmpDir = (dir: string): string => join(dir, "tmp");
+/** Module analyses for function hashing, kept between processes (a cache: safe to delete). */
+export const analysisDir = (dir: string): string => join(dir, "cache", "analysis");
 export const indexDir = (dir: string): string => join(dir, "index");
 export const levelDir = (dir: string): string => join(dir, "index", "db");
 export const daemonPidFile = (dir: string): string => join(dir, "index", "daemon.pid");
