@@ -12,6 +12,7 @@ import { storeDir } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
+import { keepAnalysesIn } from "../porcelain/run-file.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
 import { diff, type CommitDiff } from "../porcelain/diff.js";
@@ -73,6 +74,7 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.options = options;
     this.store = options.store ?? new FsStore(options.storeDir ?? storeDir());
+    if (this.store instanceof FsStore) keepAnalysesIn(this.store.location);
   }
 
   /** Runs `fn(...args)` through the cache. */

@@ -10,6 +10,8 @@ import { IDENTITY } from "../plumbing/hash/args.js";
 import { argsFromCli } from "../plumbing/hash/cli-args.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
 import { hashExportedFunction } from "../plumbing/hash/function.js";
+import { analysisCacheDir, setAnalysisCache } from "../plumbing/hash/module.js";
+import { analysisDir, objectsDir, tmpDir } from "../plumbing/store/fs/layout.js";
 import type { Store } from "../plumbing/store/types.js";
 import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
 
@@ -62,6 +64,16 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
       return given.map((a) => (a instanceof FileArg ? a.path : a));
     },
   };
+}
+
+/**
+ * Keeps module analyses in the store at `dir` when it exists (never creating one: a refused
+ * command changes nothing), so a later cache hit hashes its function without parsing anything.
+ * The first store a process names wins.
+ */
+export function keepAnalysesIn(dir: string): void {
+  const abs = resolve(dir);
+  if (analysisCacheDir() === null && existsSync(objectsDir(abs))) setAnalysisCache(analysisDir(abs), tmpDir(abs));
 }
 
 /** Runs `file#exportName` with CLI arguments through the cache of `store`. */

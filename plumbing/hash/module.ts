@@ -3,10 +3,12 @@
 // statements that may change a binding. Parsed with oxc-parser, once per file content per process.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { isBuiltin } from "node:module";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, extname, join, resolve } from "node:path";
-import { parseSync } from "oxc-parser";
+import { fileURLToPath } from "node:url";
+import type { parseSync as ParseSync } from "oxc-parser";
 import { InvalidInputError } from "../errors.js";
+import { writeFileAtomic } from "../store/fs/files.js";
 import { isTypeOnly, normalize, referencedNames, type Normalized } from "./normalize.js";
 
 export type Binding =
@@ -70,6 +72,97 @@ export function loadModule(file: string): ModuleInfo {
   return info;
 }
 
+/**
+ * Where analyses are kept between processes (set by whoever knows the store: the CLI, a Client on
+ * an FsStore), or null. A CLI cache hit then hashes its function without loading the parser at
+ * all: an analysis is keyed by the module's exact bytes, its language, and the analyser's own code
+ * and parser version, so any change to either is a different key — never a stale answer.
+ */
+let analysisCache: { dir: string; tmp: string } | null = null;
+
+/** Keeps analyses in `dir` (temp files in `tmp`, same filesystem); null turns it off. */
+export function setAnalysisCache(dir: string | null, tmp?: string): void {
+  analysisCache = dir ? { dir, tmp: tmp ?? dir } : null;
+}
+
+/** The directory analyses are kept in, or null. */
+export function analysisCacheDir(): string | null {
+  return analysisCache?.dir ?? null;
+}
+
+let analyserDigest: string | undefined;
+
+/** sha256 over the analyser's compiled code and the parser's version: the cache's format key. */
+function analyser(): string {
+  if (analyserDigest === undefined) {
+    const h = createHash("sha256").update("cashet-analysis-1\0");
+    for (const name of ["module.js", "normalize.js"]) {
+      try {
+        h.update(readFileSync(fileURLToPath(new URL(name, import.meta.url))));
+      } catch {
+        h.update(`missing ${name}`); // run from sources (tsx): the cache still keys by the parser below
+      }
+    }
+    analyserDigest = h.update(`\0oxc-parser@${parserVersion()}`).digest("hex");
+  }
+  return analyserDigest;
+}
+
+const require = createRequire(import.meta.url);
+let parser: typeof ParseSync | undefined;
+
+/** oxc-parser, loaded on first use (≈25 ms): a process whose analyses are all cached never pays. */
+function parse(...args: Parameters<typeof ParseSync>): ReturnType<typeof ParseSync> {
+  parser ??= (require("oxc-parser") as { parseSync: typeof ParseSync }).parseSync;
+  return parser(...args);
+}
+
+function parserVersion(): string {
+  return (require("oxc-parser/package.json") as { version: string }).version;
+}
+
+/** A binding as JSON: a local binding's `refs` as a list. */
+type StoredBinding = Exclude<Binding, { kind: "local" }> | (Omit<Extract<Binding, { kind: "local" }>, "refs"> & { refs: string[] });
+
+interface StoredAnalysis {
+  bindings: Array<[string, StoredBinding]>;
+  exports: Array<[string, ExportTarget]>;
+  starExports: string[];
+  effects: Array<{ hash: string; refs: string[]; requires: string[] }>;
+}
+
+function cachedAnalysis(file: string, key: string): ModuleInfo | null {
+  if (!analysisCache) return null;
+  let stored: StoredAnalysis;
+  try {
+    stored = JSON.parse(readFileSync(join(analysisCache.dir, `${key}.json`), "utf8")) as StoredAnalysis;
+  } catch {
+    return null; // missing or unreadable: analyse afresh (and rewrite it)
+  }
+  return {
+    file,
+    bindings: new Map(stored.bindings.map(([name, b]) => [name, b.kind === "local" ? { ...b, refs: new Set(b.refs) } : b])),
+    exports: new Map(stored.exports),
+    starExports: stored.starExports,
+    effects: stored.effects.map((e) => ({ ...e, refs: new Set(e.refs) })),
+  };
+}
+
+function keepAnalysis(key: string, info: ModuleInfo): void {
+  if (!analysisCache) return;
+  const stored: StoredAnalysis = {
+    bindings: [...info.bindings].map(([name, b]): [string, StoredBinding] => [name, b.kind === "local" ? { ...b, refs: [...b.refs] } : b]),
+    exports: [...info.exports],
+    starExports: info.starExports,
+    effects: info.effects.map((e) => ({ ...e, refs: [...e.refs] })),
+  };
+  try {
+    writeFileAtomic(join(analysisCache.dir, `${key}.json`), JSON.stringify(stored), analysisCache.tmp, analysisCache.dir);
+  } catch {
+    // best effort: a read-only or full store still runs, only slower next time
+  }
+}
+
 function loadFresh(file: string): ModuleInfo {
   let text: Buffer;
   try {
@@ -81,15 +174,26 @@ function loadFresh(file: string): ModuleInfo {
   const digest = createHash("sha256").update(text).digest("hex");
   const hit = cache.get(file);
   if (hit && hit.digest === digest) return hit.info;
-  const info = analyse(file, text.toString("utf8"));
+  const key = analysisCache ? createHash("sha256").update(`${analyser()}\0${languageOf(file)}\0${digest}`).digest("hex") : "";
+  let info = key ? cachedAnalysis(file, key) : null;
+  if (!info) {
+    info = analyse(file, text.toString("utf8"));
+    if (key) keepAnalysis(key, info);
+  }
   cache.set(file, { digest, info });
   return info;
 }
 
+/** How a file is parsed: its analysis depends on this and its bytes only. */
+function languageOf(file: string): string {
+  if (file.endsWith(".json")) return "json";
+  return /\.(m|c)?tsx?$/.test(file) ? (file.endsWith("x") ? "tsx" : "ts") : file.endsWith("x") ? "jsx" : "js";
+}
+
 function analyse(file: string, source: string): ModuleInfo {
-  if (file.endsWith(".json")) return analyseJson(file, source);
-  const lang = /\.(m|c)?tsx?$/.test(file) ? (file.endsWith("x") ? "tsx" : "ts") : file.endsWith("x") ? "jsx" : "js";
-  const parsed = parseSync(file, source, { lang, sourceType: "unambiguous", preserveParens: false } as Parameters<typeof parseSync>[2]);
+  const lang = languageOf(file);
+  if (lang === "json") return analyseJson(file, source);
+  const parsed = parse(file, source, { lang, sourceType: "unambiguous", preserveParens: false } as Parameters<typeof ParseSync>[2]);
   if (parsed.errors.length) {
     const e = parsed.errors[0] as { message: string };
     throw new InvalidInputError(`cannot parse ${file}: ${e.message}`);
@@ -209,7 +313,7 @@ function analyseJson(file: string, source: string): ModuleInfo {
 export function analyseFunctionSource(source: string, file = "function.ts"): { hash: string; refs: Set<string>; requires: string[] } {
   const lang = /\.(m|c)?tsx?$/.test(file) ? "ts" : "js";
   for (const wrapped of [`(${source});`, `({ ${source} });`]) {
-    const parsed = parseSync("fn.js", wrapped, { lang, preserveParens: false } as Parameters<typeof parseSync>[2]);
+    const parsed = parse("fn.js", wrapped, { lang, preserveParens: false } as Parameters<typeof ParseSync>[2]);
     if (parsed.errors.length) continue;
     const tree = normalize((parsed.program.body[0] as unknown as Node).expression);
     return { hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) };
