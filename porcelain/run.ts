@@ -156,6 +156,9 @@ export async function lookup(
   if (!commit) {
     commit = await db.getCommit(id);
     if (!commit || commit.status !== "completed" || !commit.output) return null;
+    // A ref is a plain file anyone with write access can point anywhere: only a run of this very
+    // call may answer it.
+    if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return null;
     remember(memory.commits, id, commit, REMEMBERED_COMMITS);
   }
   if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;

@@ -187,6 +187,18 @@ for (const backend of backends) {
       assert.equal(calls.joinAll! - n, 2);
     });
 
+    test("a ref pointed at another call's run is never served: the call runs again", async () => {
+      const n = before("parity");
+      const odd = await client.submit(parity, 101);
+      const even = await client.submit(parity, 102);
+      const fingerprintOfOdd = (await new ObjectDb(store.objects).getCommit(odd.commit))!.fingerprint;
+      await store.refs.update(`fp/${fingerprintOfOdd}`, even.commit); // as a hand edit of the ref would
+      const again = await client.submit(parity, 101);
+      assert.equal(again.cached, false);
+      assert.equal(await again.load(), "odd");
+      assert.equal(calls.parity! - n, 3);
+    });
+
     test("results come back with their types on a hit, decoded from the store", async () => {
       const a = await client.submit(structured);
       const fresh = new Client({ store });
