@@ -1,5 +1,12 @@
 // zstd framing of stored blobs. Level 3 is zstd's default: ≈300 MB/s in, ≈1 GB/s out here.
-import { Compressor, CompressStream, Decompressor } from "zstd-napi";
+import { createRequire } from "node:module";
+import type { Compressor, CompressStream, Decompressor } from "zstd-napi";
+
+// Loaded on first use: the native addon takes ≈ 20 ms to load, and a cache hit whose result
+// rides inline in its commit (most small results) never decompresses anything.
+const require = createRequire(import.meta.url);
+let zstd: typeof import("zstd-napi") | undefined;
+const lib = (): typeof import("zstd-napi") => (zstd ??= require("zstd-napi") as typeof import("zstd-napi"));
 
 const LEVEL = 3;
 
@@ -10,7 +17,7 @@ let decompressor: Decompressor | undefined;
 /** Compresses `bytes` into one zstd frame. */
 export function compress(bytes: Uint8Array): Buffer {
   if (!compressor) {
-    compressor = new Compressor();
+    compressor = new (lib().Compressor)();
     compressor.setParameters({ compressionLevel: LEVEL });
   }
   return compressor.compress(bytes);
@@ -18,7 +25,7 @@ export function compress(bytes: Uint8Array): Buffer {
 
 /** Decompresses one or more zstd frames. Throws on malformed input. */
 export function decompress(bytes: Uint8Array): Buffer {
-  decompressor ??= new Decompressor();
+  decompressor ??= new (lib().Decompressor)();
   return decompressor.decompress(bytes);
 }
 
@@ -35,5 +42,5 @@ export function isZstdFrame(bytes: Uint8Array): boolean {
 
 /** A Transform stream that compresses into one zstd frame (for blobs too large to hold twice). */
 export function createCompressStream(): CompressStream {
-  return new CompressStream({ compressionLevel: LEVEL });
+  return new (lib().CompressStream)({ compressionLevel: LEVEL });
 }
