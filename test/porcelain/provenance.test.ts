@@ -45,3 +45,35 @@ test("a run records the repository's HEAD, branch and whether the task's file wa
     t.remove();
   }
 });
+
+test("in one long-lived process, provenance follows edits, staging, commits and branch switches", async () => {
+  const { gitProvenance } = await import("../../porcelain/provenance.js");
+  const t = tempDir();
+  try {
+    const repo = join(t.dir, "repo");
+    execFileSync("mkdir", ["-p", repo]);
+    git(repo, "init", "-q", "-b", "main");
+    const task = join(repo, "task.mjs");
+    writeFileSync(task, "export function f(x) { return x + 1; }\n");
+    git(repo, "add", "task.mjs");
+    git(repo, "commit", "-q", "-m", "one");
+    const first = git(repo, "rev-parse", "HEAD");
+    assert.deepEqual(await gitProvenance(task), { commit: first, branch: "main", dirty: false });
+    assert.deepEqual(await gitProvenance(task), { commit: first, branch: "main", dirty: false }, "asked again, unchanged");
+
+    appendFileSync(task, "// edit\n");
+    assert.equal((await gitProvenance(task))!.dirty, true, "an edit makes it dirty");
+    git(repo, "add", "task.mjs");
+    assert.equal((await gitProvenance(task))!.dirty, true, "staged is still not committed");
+    git(repo, "commit", "-q", "-m", "two");
+    const second = git(repo, "rev-parse", "HEAD");
+    assert.deepEqual(await gitProvenance(task), { commit: second, branch: "main", dirty: false }, "a commit moves HEAD");
+
+    git(repo, "checkout", "-q", "-b", "feature");
+    assert.deepEqual(await gitProvenance(task), { commit: second, branch: "feature", dirty: false }, "a branch switch");
+    git(repo, "checkout", "-q", "--detach", first);
+    assert.deepEqual(await gitProvenance(task), { commit: first, branch: null, dirty: false }, "a detached checkout");
+  } finally {
+    t.remove();
+  }
+});
