@@ -11,7 +11,7 @@ import { sha256 } from "../plumbing/ids.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { ClaimHandle, Store } from "../plumbing/store/types.js";
 import { runWithContext } from "./context.js";
 import { provenanceOf } from "./provenance.js";
 
@@ -118,7 +118,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
         const hit = await lookup(store, db, ref, options); // finished between our lookup and claim
         if (hit) return { ...hit, cached: true, durationMs: elapsed() };
       }
-      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref });
+      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref }, claim);
       return { ...result, cached: false, durationMs: elapsed() };
     } finally {
       await claim.release();
@@ -191,6 +191,7 @@ async function execute(
   task: TaskSpec,
   options: RunOptions,
   key: { fingerprint: string; argsHash: string; ref: string },
+  claim: ClaimHandle,
 ): Promise<{ commit: Commit; bytes: Buffer; value: unknown }> {
   const head = await store.refs.read(key.ref);
   const attempts = 1 + (options.retries ?? 0);
@@ -248,7 +249,7 @@ async function execute(
     };
     // A failed run is recorded (log, history) but never becomes the head: the last good result stays served.
     const put = await db.putCommit(record);
-    await store.index.addCommit(put.id);
+    await publish(store, claim, put.id, null, null);
     throw new TaskError(`${task.func.name} failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${err.message}`, put.id, err);
   }
 
@@ -263,11 +264,20 @@ async function execute(
     ...(Object.keys(inline).length ? { inline } : {}),
   };
   const put = await db.putCommit(record);
-  // Indexed before any ref points at it: every commit a ref reaches is in the index.
-  await store.index.addCommit(put.id);
-  if (!(await store.refs.update(key.ref, put.id, head))) await store.refs.update(key.ref, put.id);
-  const commit = (await db.getCommit(put.id))!;
+  await publish(store, claim, put.id, key.ref, head);
+  const commit: Commit = { id: put.id, ...record };
   return { commit, bytes, value };
+}
+
+/**
+ * Makes a stored run visible: indexed before any ref points at it (every commit a ref reaches is
+ * in the index), then — for a completed run — the call's ref moved to it, then the claim released;
+ * in one step when the store's claim can do that.
+ */
+async function publish(store: Store, claim: ClaimHandle, id: string, ref: string | null, head: string | null): Promise<void> {
+  if (claim.complete) return claim.complete(id, ref, head);
+  await store.index.addCommit(id);
+  if (ref !== null && !(await store.refs.update(ref, id, head))) await store.refs.update(ref, id);
 }
 
 /** One attempt, with the task's context and its (soft) timeout. */

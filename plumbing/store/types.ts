@@ -73,6 +73,14 @@ export interface ClaimHandle {
   /** True once the claim was taken away (its holder's liveness could not be proven). */
   readonly lost: boolean;
   release(): Promise<void>;
+  /**
+   * Optional: publishes a finished run and releases the claim as one step — indexes `commit`,
+   * then, when `ref` is given, moves `ref` to it (compare-and-swap from `expected`, else
+   * overwriting), then releases — so a store behind a socket answers a miss in one round trip
+   * instead of three. A later `release()` does nothing. Without it, callers do the same with
+   * `index.addCommit`, `refs.update` and `release`.
+   */
+  complete?(commit: string, ref: string | null, expected: string | null): Promise<void>;
 }
 
 export interface ClaimInfo {

@@ -104,6 +104,11 @@ export class DaemonClient {
             if (!this.held.delete(token)) return;
             if (!held.lost) await this.call("claim.release", key, token);
           },
+          complete: async (commit, ref, expected) => {
+            if (!this.held.has(token)) throw new TypeError(`the claim on ${key} was already released`);
+            await this.call("claim.complete", key, token, commit, ref, expected);
+            this.held.delete(token);
+          },
         };
         return handle;
       },

@@ -118,6 +118,14 @@ async function main(): Promise<void> {
       c.tokens.delete(token);
       return claims.release(key, token);
     },
+    // A finished run: indexed before its ref moves (every commit a ref reaches is indexed), the
+    // ref moved before the claim goes (a waiter woken by the release finds the result).
+    "claim.complete": async (c, key: string, token: string, commit: string, ref: string | null, expected: string | null) => {
+      await index.addCommit(commit);
+      if (ref !== null && !(await refs.update(ref, commit, expected))) await refs.update(ref, commit);
+      c.tokens.delete(token);
+      return claims.release(key, token);
+    },
     "claim.wait": async (_c, key: string) => {
       await afterGrace();
       await claims.waitRelease(key);
