@@ -184,19 +184,31 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
     }
   };
 
+  const rootKey = `${rel(file)}#${name}`;
+  /** Whether the function reads itself (recursion, `f.memo`): only then can a statement mentioning it change what it does. */
+  let rootIsRead = false;
   while (queue.length) {
     const item = queue.pop()!;
     const key = `${rel(item.file)}#${item.name}`;
-    if (components.has(key)) continue;
-    const mod = loadModule(item.file);
     const isRoot = item.file === file && item.name === name;
-    const b = isRoot && rootCode ? { kind: "local" as const, name, ...rootCode } : mod.bindings.get(item.name);
+    if (components.has(key)) {
+      if (isRoot && !rootIsRead) {
+        rootIsRead = true;
+        followEffects(loadModule(file), (e) => e.refs.has(name));
+      }
+      continue;
+    }
+    const mod = loadModule(item.file);
+    const b = isRoot && rootCode ? { kind: "local" as const, name, readsItself: true, ...rootCode } : mod.bindings.get(item.name);
     if (!b || b.kind !== "local") continue;
     components.set(key, { kind: isRoot ? "function" : "declaration", key, name: item.name, file: rel(item.file), hash: b.hash });
-    for (const ref of b.refs) follow(mod, ref);
+    // `refs` holds the declared name itself; it is a read only when the value reads itself.
+    for (const ref of b.refs) if (ref !== item.name || b.readsItself) follow(mod, ref);
     followRequires(mod, b.requires);
-    // Top-level statements that mention this binding may change it (`LR = 0.02`, `cfg.x = 1`).
-    followEffects(mod, (e) => e.refs.has(item.name));
+    // Top-level statements that mention this binding may change it (`LR = 0.02`, `cfg.x = 1`). Not
+    // so for the function itself unless it reads itself: `await client.submit(train, data)` and
+    // other call sites must not make the task's own identity depend on how it is called.
+    if (!isRoot) followEffects(mod, (e) => e.refs.has(item.name));
   }
   // Statements are keyed by their rank in source order among the module's statements in the
   // closure: reordering two of them, or repeating one, changes the hash; an unrelated one does not.
@@ -208,7 +220,6 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
   }
 
   const sorted = [...components.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const rootKey = `${rel(file)}#${name}`;
   const h = createHash("sha256").update(FORMAT).update("\0").update(rootKey);
   for (const c of sorted) h.update("\0").update(c.kind).update("\0").update(c.key).update("\0").update(c.hash);
   return { hash: h.digest("hex"), name, file, components: sorted, warnings };

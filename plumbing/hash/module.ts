@@ -18,6 +18,11 @@ export type Binding =
       hash: string;
       refs: Set<string>;
       requires: string[];
+      /**
+       * Whether the value reads its own name (recursion, `f.memo`). A function that does not
+       * cannot be changed by top-level statements that merely mention it (`submit(f, 1)`).
+       */
+      readsItself: boolean;
       /** For a function or class: the hash its `toString()` text normalizes to (see runtime.ts). */
       exprHash?: string;
     }
@@ -208,6 +213,7 @@ function analyse(file: string, source: string): ModuleInfo {
       hash: hashTree(tree),
       refs: referencedNames(tree),
       requires: requiresOf(tree),
+      readsItself: readsItself(node as Node, name),
       ...(expr ? { exprHash: hashTree(normalize(expr)) } : {}),
     });
   };
@@ -301,7 +307,7 @@ function analyseJson(file: string, source: string): ModuleInfo {
     throw new InvalidInputError(`cannot parse ${file}: ${(err as Error).message}`);
   }
   const hash = createHash("sha256").update(JSON.stringify(data)).digest("hex"); // formatting does not count
-  const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, refs: new Set(), requires: [] }]]);
+  const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, refs: new Set(), requires: [], readsItself: false }]]);
   return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], effects: [] };
 }
 
@@ -385,6 +391,16 @@ function packageVersion(dir: string, name: string): string | null {
 }
 
 type Node = { type?: string; [key: string]: unknown };
+
+/**
+ * Whether declaration `node` of `name` reads `name` anywhere but in the name it declares; true
+ * when that cannot be told cheaply (the safe answer: statements mentioning it are then kept).
+ */
+function readsItself(node: Node, name: string): boolean {
+  if (node.type === "FunctionDeclaration" || node.type === "ClassDeclaration") return referencedNames(normalize({ ...node, id: null })).has(name);
+  if (node.type === "VariableDeclarator") return node.init ? referencedNames(normalize(node.init)).has(name) : false;
+  return true;
+}
 
 /** A function or class declaration as the expression its runtime text parses to. */
 function asExpression(node: Node): Node | null {

@@ -201,6 +201,12 @@ const KEEPS: Row[] = [
     after: { "main.ts": `const K = 2;\nconsole.log("ready", Date.now());\nexport function f(x: number) { return x * K; }\n` },
   },
   {
+    edit: "changing how the script calls the task (`await client.submit(f, 1)` → `(f, 2)`, a new call site)",
+    expect: "same",
+    before: { "main.ts": `import { Client } from "cashet";\nconst client = new Client();\nexport function f(x: number) { return x * 2; }\nawait client.submit(f, 1);\n` },
+    after: { "main.ts": `import { Client } from "cashet";\nconst client = new Client({ maxWorkers: 2 });\nexport function f(x: number) { return x * 2; }\nawait client.submit(f, 2);\nconsole.log(f(3));\n` },
+  },
+  {
     edit: "respelling number literals (1000 → 1e3, 0.5 → .5, 255 → 0xff, 1000000 → 1_000_000)",
     expect: "same",
     before: { "main.ts": `export function f(x: number) { return [x * 1000, 0.5, 255, 1000000]; }\n` },
@@ -434,6 +440,12 @@ const CHANGES: Row[] = [
     expect: "different",
     before: { "main.ts": `import { go } from "@acme/kit/sub";\nexport function f() { return go(); }\n`, ...pkg("@acme/kit", "2.0.0") },
     after: pkg("@acme/kit", "2.1.0"),
+  },
+  {
+    edit: "changing a property the function reads from itself (`f.factor = 2` → 3)",
+    expect: "different",
+    before: { "main.ts": `export function f(x: number): number { return x * (f as any).factor; }\n(f as any).factor = 2;\n` },
+    after: { "main.ts": `export function f(x: number): number { return x * (f as any).factor; }\n(f as any).factor = 3;\n` },
   },
   {
     edit: "adding a top-level statement that mutates a constant the function reads (`config.x = 1`)",
