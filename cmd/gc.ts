@@ -1,6 +1,7 @@
 // cashet gc [--older-than DURATION] [--max-size SIZE] [--dry-run]
 import { gc } from "../porcelain/gc.js";
 import { parse, positionals, withStore, out, outJson, formatBytes, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
+import { progress } from "./progress.js";
 
 const HELP = `
   Usage: cashet gc [--older-than DURATION] [--max-size SIZE] [--dry-run]
@@ -34,7 +35,13 @@ const command: Command = {
     });
     positionals(cli.input, []);
     return withStore(cli.flags.store, false, async (store) => {
-      const r = await gc(store, { olderThan: cli.flags.olderThan, maxSize: cli.flags.maxSize, dryRun: cli.flags.dryRun });
+      const bar = progress(cli.flags.json);
+      let r;
+      try {
+        r = await gc(store, { olderThan: cli.flags.olderThan, maxSize: cli.flags.maxSize, dryRun: cli.flags.dryRun, onProgress: bar.update });
+      } finally {
+        bar.stop();
+      }
       if (cli.flags.json) {
         await outJson(r);
         return 0;

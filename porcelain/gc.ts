@@ -23,6 +23,8 @@ export interface GcOptions {
   blobGraceMs?: number;
   /** The present (ms since epoch); for tests. */
   now?: number;
+  /** Told how far gc is: `scan` (reading last-access times), then `remove` (commits, then blobs). */
+  onProgress?: (phase: "scan" | "remove", done: number, total: number) => void;
   signal?: AbortSignal;
 }
 
@@ -64,7 +66,11 @@ export async function gc(store: Store, options: GcOptions = {}): Promise<GcResul
   const entries = await store.index.log({ limit: Infinity });
   const byId = new Map(entries.map((e) => [e.id, e]));
   const access = new Map<string, number>();
-  for (const e of entries) access.set(e.id, await lastAccess(store, e));
+  const progress = options.onProgress ?? (() => undefined);
+  for (const e of entries) {
+    access.set(e.id, await lastAccess(store, e));
+    if (access.size % 256 === 0 || access.size === entries.length) progress("scan", access.size, entries.length);
+  }
 
   // The plan, worked out against the index before anything changes, so a dry run reports the
   // same thing a real run does and the size pass knows what the earlier passes free.
@@ -104,8 +110,15 @@ export async function gc(store: Store, options: GcOptions = {}): Promise<GcResul
   }
 
   const result: GcResult = { removed: [], commits: 0, blobs: 0, bytes: 0, dryRun };
+  const work = plan.length + orphans.length;
+  let done = 0;
+  const step = (): void => {
+    done++;
+    if (done % 64 === 0 || done === work) progress("remove", done, work);
+  };
   for (const { id, reason } of plan) {
     signal?.throwIfAborted();
+    step();
     // A hit since planning saves a commit evicted for disuse.
     if (reason !== "expired" && (await lastAccess(store, byId.get(id)!)) > access.get(id)!) continue;
     const r = await rm(store, id);
@@ -116,6 +129,7 @@ export async function gc(store: Store, options: GcOptions = {}): Promise<GcResul
   }
   for (const o of orphans) {
     signal?.throwIfAborted();
+    step();
     // Checked again just before deleting: a run may have come to use it meanwhile.
     if ((await store.index.blobReferrers(o.id)).length > 0) continue;
     if (((await store.objects.accessedAt(o.id)) ?? 0) >= now - graceMs) continue;

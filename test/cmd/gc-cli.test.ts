@@ -82,3 +82,27 @@ describe("cashet gc", () => {
     assert.deepEqual(await t.store.refs.list(), []);
   });
 });
+
+test("on a terminal gc shows a progress bar on stderr; on a pipe, nothing but its report", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { CLI } = await import("../helpers/cli.js");
+  const t = await tempFsStore();
+  try {
+    const then = (Date.now() - 40 * DAY) / 1000;
+    for (const seed of ["p1", "p2", "p3"]) {
+      const r = await recordRun(t.store, { seed, at: then * 1000 });
+      for (const id of [r.id, r.blob!]) utimesSync(objectPath(t.dir, id), then, then);
+    }
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} gc --dry-run --store ${JSON.stringify(t.dir)}`;
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    const onTty = execFileSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, CASHET_DAEMON_IDLE_MS: "1000" } });
+    assert.match(onTty, /scan\s+\S+ 3\/3/, "the bar counts the commits it scanned");
+    assert.match(onTty, /would remove 3 commits/);
+    const piped = await cashet(["gc", "--dry-run", "--store", t.dir]);
+    assert.equal(piped.stderr, "");
+    assert.doesNotMatch(piped.out, /scan/);
+    assert.match(piped.out, /would remove 3 commits/);
+  } finally {
+    await t.dispose();
+  }
+});
