@@ -31,10 +31,8 @@ export async function history(store: Store, idOrPrefix: string): Promise<Commit[
   await walk(await store.refs.read(fingerprintRef(start.fingerprint)));
   await walk(start.id);
 
-  // The index has no by-fingerprint key; the function name narrows it to that function's runs.
-  const entries = await store.index.log({ func: start.func.name, limit: Infinity });
-  for (const e of entries) {
-    if (e.fingerprint === start.fingerprint && !found.has(e.id)) await walk(e.id);
+  for (const e of await store.index.log({ fingerprint: start.fingerprint, limit: Infinity })) {
+    if (!found.has(e.id)) await walk(e.id);
   }
 
   const chainOrder = [...found.values()];

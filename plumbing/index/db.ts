@@ -23,7 +23,7 @@ import type { Index, IndexEntry, IndexStats, LogQuery } from "../store/types.js"
  */
 const SEP = "\x00";
 const END = "\uffff";
-export const INDEX_VERSION = "1";
+export const INDEX_VERSION = "2"; // 2: the by-fingerprint key `p`
 
 export type Op = { type: "put"; key: string; value: string } | { type: "del"; key: string };
 
@@ -94,6 +94,7 @@ export class IndexDb implements Index {
         { type: "del", key: key("a", id) },
         { type: "del", key: key("t", ts, id) },
         { type: "del", key: key("f", e.func, ts, id) },
+        { type: "del", key: key("p", e.fingerprint, ts, id) },
         { type: "del", key: key("s", e.status, ts, id) },
       ];
       for (const [k, v] of Object.entries(e.tags)) {
@@ -150,7 +151,8 @@ export class IndexDb implements Index {
     if (limit <= 0) return out;
     // Walk the most selective secondary index newest-first; check the other filters per entry.
     let prefix: string;
-    if (tags.length) prefix = tags[0]!.includes("=") ? key("g", tags[0]!) : key("G", tags[0]!);
+    if (query.fingerprint !== undefined) prefix = key("p", query.fingerprint);
+    else if (tags.length) prefix = tags[0]!.includes("=") ? key("g", tags[0]!) : key("G", tags[0]!);
     else if (query.func !== undefined) prefix = key("f", query.func);
     else if (query.status !== undefined) prefix = key("s", query.status);
     else prefix = "t";
@@ -300,6 +302,7 @@ export class IndexDb implements Index {
       { type: "put", key: key("c", id), value: JSON.stringify(e) },
       { type: "put", key: key("t", ts, id), value: "" },
       { type: "put", key: key("f", e.func, ts, id), value: "" },
+      { type: "put", key: key("p", e.fingerprint, ts, id), value: "" },
       { type: "put", key: key("s", e.status, ts, id), value: "" },
     ];
     for (const [k, v] of Object.entries(e.tags)) {
@@ -362,6 +365,7 @@ function blank(): IndexStats {
 
 function matches(e: IndexEntry, q: LogQuery, tags: string[]): boolean {
   if (q.func !== undefined && e.func !== q.func) return false;
+  if (q.fingerprint !== undefined && e.fingerprint !== q.fingerprint) return false;
   if (q.status !== undefined && e.status !== q.status) return false;
   if (q.since !== undefined && e.createdAt < q.since) return false;
   for (const t of tags) {

@@ -111,6 +111,8 @@ export interface IndexEntry {
 
 export interface LogQuery {
   func?: string;
+  /** Only runs of this one call (function + arguments): its history. */
+  fingerprint?: string;
   status?: Commit["status"];
   /** `k=v` matches that value; a bare `k` matches any value of that tag. All must match. */
   tags?: string[];

@@ -211,6 +211,12 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.deepEqual((await store.index.log({ func: "train", status: "completed" })).map((e) => e.id), [ids[1]]);
       assert.deepEqual((await store.index.log({ since: t0 + 2000 })).map((e) => e.id), [ids[3], ids[2]]);
       assert.deepEqual(await store.index.log({ func: "nope" }), []);
+      for (const id of ids) {
+        const fingerprint = (await store.index.entry(id))!.fingerprint;
+        assert.deepEqual((await store.index.log({ fingerprint })).map((x) => x.id), [id], "every run of one call, by fingerprint");
+      }
+      const fp1 = (await store.index.entry(ids[1]!))!.fingerprint;
+      assert.deepEqual(await store.index.log({ fingerprint: fp1, status: "failed" }), [], "with other filters too");
       const e = await store.index.entry(ids[1]!);
       assert.equal(e!.func, "train");
       assert.equal(e!.outputSize, 10);
