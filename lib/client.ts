@@ -12,6 +12,7 @@ import { storeDir } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
+import type { Executor } from "../porcelain/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
@@ -38,10 +39,15 @@ export interface ClientOptions {
   serializers?: Serializer[];
   /** Tasks run at once by submitMany and map (default: os.availableParallelism()). */
   maxWorkers?: number;
+  /**
+   * Where tasks run: in this thread (default), or e.g. `new WorkerPoolExecutor()` for true
+   * parallelism and hard timeouts. The caller owns it: `close()` does not close it.
+   */
+  executor?: Executor;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
-export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries" | "timeout" | "ttl" | "signal" | "serializer">;
+export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries" | "timeout" | "ttl" | "signal" | "serializer" | "executor">;
 
 type AnyFn = (...args: never[]) => unknown;
 /** Each argument may be given as a value or as a ResultRef to one. */
@@ -88,6 +94,7 @@ export class Client {
     const result = await run(this.store, await this.taskOf(fn as AnyFn, args as readonly unknown[]), {
       serializer: this.options.serializer,
       serializers: this.options.serializers,
+      ...(this.options.executor ? { executor: this.options.executor } : {}),
       ...callOptions,
     });
     return this.refOf<Awaited<R>>(result);
@@ -218,6 +225,7 @@ export class Client {
       fn,
       args,
       ...(identity.file ? { file: identity.file } : {}),
+      ...(identity.file && identity.exportName !== undefined ? { entry: { file: identity.file, exportName: identity.exportName } } : {}),
       func: {
         name: fn.name || identity.name,
         module: identity.file ? relative(process.cwd(), identity.file) : "<no file>",

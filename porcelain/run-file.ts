@@ -2,8 +2,7 @@
 // statically from the source and the arguments from the shell words, so a cache hit never
 // imports the script (no top-level side effects, no TypeScript loader); only a miss loads it.
 import { existsSync, statSync } from "node:fs";
-import { extname, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { relative, resolve } from "node:path";
 import type { Json } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { IDENTITY } from "../plumbing/hash/args.js";
@@ -13,6 +12,7 @@ import { hashExportedFunction } from "../plumbing/hash/function.js";
 import { analysisCacheDir, setAnalysisCache } from "../plumbing/hash/module.js";
 import { analysisDir, objectsDir, tmpDir } from "../plumbing/store/fs/layout.js";
 import type { Store } from "../plumbing/store/types.js";
+import { loadExport } from "./load-export.js";
 import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
 
 export interface RunFileInput {
@@ -26,8 +26,6 @@ export interface RunFileInput {
   argsJson?: string;
   options?: RunOptions;
 }
-
-const TS_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
 /**
  * The task `cashet run` would run, without touching a store and without importing the script:
@@ -52,13 +50,14 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
   let loaded: ((...a: unknown[]) => unknown) | undefined;
   return {
     file: identity.file,
+    entry: { file: abs, exportName },
     fn: (...a: never[]) => loaded!(...a),
     args,
     func,
     // run calls this only on a miss, before the first attempt and before it records the commit:
     // the one place the script is imported.
     resolveArgs: async (given) => {
-      loaded = await loadExport(abs, file, exportName);
+      loaded = await loadExport(abs, exportName, file);
       func.source = Function.prototype.toString.call(loaded);
       if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       return given.map((a) => (a instanceof FileArg ? a.path : a));
@@ -79,25 +78,4 @@ export function keepAnalysesIn(dir: string): void {
 /** Runs `file#exportName` with CLI arguments through the cache of `store`. */
 export async function runFile(store: Store, input: RunFileInput): Promise<RunResult> {
   return run(store, await fileTask(input), input.options);
-}
-
-/** Imports the script (TypeScript through tsx, loaded only now) and takes the export. */
-async function loadExport(abs: string, file: string, exportName: string): Promise<(...a: unknown[]) => unknown> {
-  const url = pathToFileURL(abs).href;
-  let mod: Record<string, unknown>;
-  if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) {
-    const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
-    mod = await tsImport(url, import.meta.url);
-  } else {
-    mod = (await import(url)) as Record<string, unknown>;
-  }
-  let value = mod[exportName];
-  // A CommonJS module imported from ESM (or through tsx) may nest its exports under `default`.
-  if (value === undefined && exportName !== "default") value = (mod.default as Record<string, unknown> | undefined)?.[exportName];
-  if (exportName === "default" && typeof value === "object" && value !== null && typeof (value as { default?: unknown }).default === "function") {
-    value = (value as { default: unknown }).default;
-  }
-  if (value === undefined) throw new InvalidInputError(`${file} has no export named "${exportName}"`);
-  if (typeof value !== "function") throw new InvalidInputError(`export "${exportName}" of ${file} is a ${value === null ? "null" : typeof value}, not a function`);
-  return value as (...a: unknown[]) => unknown;
 }

@@ -12,8 +12,10 @@ import { ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, Store } from "../plumbing/store/types.js";
-import { runWithContext } from "./context.js";
+import { inProcess, TaskTimeoutError, type Executor, type TaskEntry } from "./executor.js";
 import { provenanceOf } from "./provenance.js";
+
+export { TaskTimeoutError };
 
 /** What is being run: the function, its arguments and its identity (a function hash). */
 export interface TaskSpec {
@@ -22,6 +24,8 @@ export interface TaskSpec {
   func: { name: string; module: string; hash: string; source: string; deps: Json[] };
   /** The file that defines the function (absolute), for git provenance; absent for eval'd code. */
   file?: string;
+  /** The module export the function is, when it is one: how executors in other threads or machines load it. */
+  entry?: TaskEntry;
   /** Hashes a function found among the arguments (normally its function hash). */
   hashFunction?: (fn: Function, path: string) => string | Promise<string>;
   /**
@@ -42,6 +46,8 @@ export interface RunOptions {
   retries?: number;
   /** Seconds (fractions allowed). In-process timeouts are soft: the task's signal aborts and the call stops waiting. */
   timeout?: number;
+  /** Where attempts run (default: in this thread). */
+  executor?: Executor;
   /** Seconds the result stays valid. */
   ttl?: number;
   signal?: AbortSignal;
@@ -73,13 +79,6 @@ export class TaskError extends CashetError {
   constructor(message: string, commit: string, cause: unknown) {
     super("ETASK", message, { cause });
     this.commit = commit;
-  }
-}
-
-/** A task ran past its timeout. */
-export class TaskTimeoutError extends CashetError {
-  constructor(seconds: number) {
-    super("ETIMEOUT", `timed out after ${seconds} s (in-process timeouts are soft: the task's signal was aborted)`);
   }
 }
 
@@ -204,7 +203,15 @@ async function execute(
   while (attempt < attempts) {
     attempt++;
     try {
-      value = await attemptOnce(task.fn, callArgs, options, key.fingerprint, attempt);
+      value = await (options.executor ?? inProcess).execute({
+        fn: task.fn,
+        args: callArgs,
+        ...(task.entry ? { entry: task.entry } : {}),
+        attempt,
+        fingerprint: key.fingerprint,
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       ok = true;
       break;
     } catch (err) {
@@ -278,38 +285,6 @@ async function publish(store: Store, claim: ClaimHandle, id: string, ref: string
   if (claim.complete) return claim.complete(id, ref, head);
   await store.index.addCommit(id);
   if (ref !== null && !(await store.refs.update(ref, id, head))) await store.refs.update(ref, id);
-}
-
-/** One attempt, with the task's context and its (soft) timeout. */
-async function attemptOnce(fn: TaskSpec["fn"], args: unknown[], options: RunOptions, fingerprint: string, attempt: number): Promise<unknown> {
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(options.signal!.reason);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const running = Promise.resolve().then(() =>
-      runWithContext({ signal: controller.signal, attempt, fingerprint }, () => (fn as (...a: unknown[]) => unknown)(...args)),
-    );
-    const racers: Array<Promise<unknown>> = [running];
-    if (options.timeout !== undefined) {
-      racers.push(
-        new Promise((_, reject) => {
-          timer = setTimeout(() => {
-            const err = new TaskTimeoutError(options.timeout!);
-            controller.abort(err);
-            reject(err);
-          }, options.timeout! * 1000);
-        }),
-      );
-    }
-    if (options.signal) {
-      racers.push(new Promise((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true })));
-    }
-    return await Promise.race(racers);
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-  }
 }
 
 /** The serialized arguments (so a run can be reproduced), or null when they cannot be serialized. */
