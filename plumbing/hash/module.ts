@@ -45,6 +45,12 @@ export interface ModuleInfo {
   /** `export * from "…"` sources. */
   starExports: string[];
   effects: Effect[];
+  /**
+   * How many functions and classes anywhere in the module (nested ones too) carry each name, as
+   * declared or as inferred from a binding or key: a running function whose transpiled text
+   * cannot be compared with its source is matched by name only when its name is unique.
+   */
+  functionNames: Record<string, number>;
 }
 
 export type Resolved =
@@ -134,6 +140,7 @@ interface StoredAnalysis {
   exports: Array<[string, ExportTarget]>;
   starExports: string[];
   effects: Array<{ hash: string; refs: string[]; requires: string[] }>;
+  functionNames: Record<string, number>;
 }
 
 function cachedAnalysis(file: string, key: string): ModuleInfo | null {
@@ -150,6 +157,7 @@ function cachedAnalysis(file: string, key: string): ModuleInfo | null {
     exports: new Map(stored.exports),
     starExports: stored.starExports,
     effects: stored.effects.map((e) => ({ ...e, refs: new Set(e.refs) })),
+    functionNames: stored.functionNames,
   };
 }
 
@@ -160,6 +168,7 @@ function keepAnalysis(key: string, info: ModuleInfo): void {
     exports: [...info.exports],
     starExports: info.starExports,
     effects: info.effects.map((e) => ({ ...e, refs: [...e.refs] })),
+    functionNames: info.functionNames,
   };
   try {
     writeFileAtomic(join(analysisCache.dir, `${key}.json`), JSON.stringify(stored), analysisCache.tmp, analysisCache.dir);
@@ -203,7 +212,7 @@ function analyse(file: string, source: string): ModuleInfo {
     const e = parsed.errors[0] as { message: string };
     throw new InvalidInputError(`cannot parse ${file}: ${e.message}`);
   }
-  const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], effects: [] };
+  const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], effects: [], functionNames: countFunctionNames(parsed.program) };
   const local = (name: string, node: unknown): void => {
     const tree = normalize(node);
     const expr = asExpression(node as Node);
@@ -308,7 +317,7 @@ function analyseJson(file: string, source: string): ModuleInfo {
   }
   const hash = createHash("sha256").update(JSON.stringify(data)).digest("hex"); // formatting does not count
   const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, refs: new Set(), requires: [], readsItself: false }]]);
-  return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], effects: [] };
+  return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], effects: [], functionNames: {} };
 }
 
 /**
@@ -400,6 +409,48 @@ function readsItself(node: Node, name: string): boolean {
   if (node.type === "FunctionDeclaration" || node.type === "ClassDeclaration") return referencedNames(normalize({ ...node, id: null })).has(name);
   if (node.type === "VariableDeclarator") return node.init ? referencedNames(normalize(node.init)).has(name) : false;
   return true;
+}
+
+const FUNCTION_TYPES = new Set(["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression", "ClassDeclaration", "ClassExpression"]);
+
+/** Names of every function and class in `program`, counted (see ModuleInfo.functionNames). */
+function countFunctionNames(program: unknown): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (name: unknown): void => {
+    if (typeof name === "string") counts[name] = (counts[name] ?? 0) + 1;
+  };
+  const isFunction = (n: unknown): boolean => FUNCTION_TYPES.has((n as Node | null)?.type ?? "");
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n === null || typeof n !== "object") return;
+    const node = n as Node;
+    switch (node.type) {
+      case "FunctionDeclaration":
+      case "FunctionExpression":
+      case "ClassDeclaration":
+      case "ClassExpression":
+        add((node.id as Node | null)?.name);
+        break;
+      case "VariableDeclarator":
+      case "AssignmentPattern":
+        if (isFunction(node.init ?? node.right)) add(((node.id ?? node.left) as Node).name);
+        break;
+      case "AssignmentExpression":
+        if (isFunction(node.right)) add((node.left as Node).type === "MemberExpression" ? ((node.left as Node).property as Node).name : (node.left as Node).name);
+        break;
+      case "Property":
+      case "MethodDefinition":
+      case "PropertyDefinition":
+        if (isFunction(node.value)) add(nameOf(node.key));
+        break;
+      case "ExportDefaultDeclaration":
+        if (isFunction(node.declaration) && !(node.declaration as Node).id) add("default");
+        break;
+    }
+    for (const v of Object.values(node)) if (v !== null && typeof v === "object") walk(v);
+  };
+  walk(program);
+  return counts;
 }
 
 /** A function or class declaration as the expression its runtime text parses to. */

@@ -14,6 +14,8 @@ export interface RuntimeFunctionHash extends FunctionHash {
   via: "export" | "declaration" | "module-source" | "text";
   /** Names of captured closure variables that went into the hash. */
   closure: string[];
+  /** For `via: "export"`: a name the defining module exports it under (to load it elsewhere: a worker, another machine). */
+  exportName?: string;
 }
 
 export interface RuntimeHashOptions {
@@ -76,16 +78,23 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
   let base: FunctionHash;
   let via: RuntimeFunctionHash["via"];
   const warnings: string[] = [];
+  let exported: string | null = null;
   if (file) {
     // First by name and code, which needs no import: the defining module may still be evaluating
     // (a script calling submit at top level), and importing it then would wait for ourselves.
-    let exported: string | null = null;
     if (isTopLevelDeclaration(file, fn.name, source)) {
       base = hashTopLevelFunction(file, fn.name);
-      via = isExportedBinding(file, fn.name) ? "export" : "declaration";
+      exported = exportedAs(file, fn.name);
+      via = exported !== null ? "export" : "declaration";
     } else if ((exported = await exportNameOf(fn, probe.url!))) {
       base = hashExportedFunction(file, exported);
       via = "export";
+    } else if (isOnlyFunctionNamed(file, fn.name)) {
+      // Transpiled (TypeScript compiled to CommonJS rewrites imports), so its text cannot be
+      // compared; but the module has exactly one function of this name, at top level.
+      base = hashTopLevelFunction(file, fn.name);
+      exported = exportedAs(file, fn.name);
+      via = exported !== null ? "export" : "declaration";
     } else {
       base = hashSourceInModule(file, source, name);
       via = "module-source";
@@ -97,9 +106,12 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
     via = "text";
   }
 
-  // Values captured from enclosing function scopes are part of what the function computes.
+  // Values captured from enclosing function scopes are part of what the function computes. A
+  // top-level declaration has none in its source: the function scopes around it are module
+  // wrappers (CommonJS, a loader's), whose variables the static hash of the module covers.
   const closure: Array<{ name: string; hash: string }> = [];
-  for (const [varName, value] of Object.entries(probe.captured).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const captured = via === "export" || via === "declaration" ? {} : probe.captured;
+  for (const [varName, value] of Object.entries(captured).sort(([a], [b]) => (a < b ? -1 : 1))) {
     try {
       closure.push({ name: varName, hash: await options.hashValue(value, `${name}.<closure ${varName}>`) });
     } catch (err) {
@@ -117,7 +129,15 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
     for (const c of closure) h.update("\0").update(c.name).update("\0").update(c.hash);
     hash = h.digest("hex");
   }
-  return { ...base, hash, components, warnings: [...base.warnings, ...warnings], via, closure: closure.map((c) => c.name) };
+  return {
+    ...base,
+    hash,
+    components,
+    warnings: [...base.warnings, ...warnings],
+    via,
+    closure: closure.map((c) => c.name),
+    ...(via === "export" && exported !== null ? { exportName: exported } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- the inspector probe
@@ -206,7 +226,11 @@ function isCommonJsWrapper(vars: Record<string, unknown>): boolean {
 }
 
 function urlToFile(url: string): string | null {
-  if (url.startsWith("file:")) return fileURLToPath(url);
+  if (url.startsWith("file:")) return fileURLToPath(url.replace(/[?#].*$/, ""));
+  // tsx (tsImport, our TypeScript loader) evaluates a CommonJS-compiled module as a data: URL that
+  // names its source: `data:text/javascript,…?filePath=/abs/x.ts?namespace=…`.
+  const named = url.startsWith("data:") ? /\?filePath=([^?#]*)/.exec(url) : null;
+  if (named) return decodeURIComponent(named[1]!).replace(/\?.*$/, "");
   if (url.startsWith("/")) return url; // CommonJS scripts report plain paths
   return null; // node:internal, evalmachine, REPL, data: …
 }
@@ -240,9 +264,18 @@ async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
 }
 
 /** True when module `file` exports its top-level binding `name` under some name. */
-function isExportedBinding(file: string, name: string): boolean {
-  for (const target of loadModule(file).exports.values()) if ("local" in target && target.local === name) return true;
-  return false;
+/** True when `name` is a top-level function or class of `file` and no other function there has that name. */
+function isOnlyFunctionNamed(file: string, name: string): boolean {
+  if (!name) return false;
+  const mod = loadModule(file);
+  const b = mod.bindings.get(name);
+  return b?.kind === "local" && b.exprHash !== undefined && mod.functionNames[name] === 1;
+}
+
+/** A name under which `file` exports its top-level binding `name`, or null. */
+function exportedAs(file: string, name: string): string | null {
+  for (const [exported, target] of loadModule(file).exports) if ("local" in target && target.local === name) return exported;
+  return null;
 }
 
 /**

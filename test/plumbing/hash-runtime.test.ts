@@ -178,3 +178,52 @@ describe("runtime hashing from a module that is still evaluating", () => {
     }
   });
 });
+
+test("a TypeScript module's function loaded through tsx is identified as its export, as `cashet hash-fn` hashes it", async () => {
+  const t = tempDir();
+  try {
+    // No package.json "type": tsx compiles the module to CommonJS and evaluates it in a wrapper.
+    const file = join(t.dir, "typed.ts");
+    writeFileSync(file, `import { helper } from "./helper.js";\nexport function typed(n: number): number {\n  const k: number = helper(n);\n  return k * 3;\n}\n`);
+    writeFileSync(join(t.dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
+    const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (s: string, p: string) => Promise<{ typed: (n: number) => number }> };
+    const { typed } = await tsImport(pathToFileURL(file).href, import.meta.url);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on("warning", onWarning);
+    const runtime = await hashFunctionObject(typed);
+    await new Promise((r) => setImmediate(r));
+    process.off("warning", onWarning);
+    assert.equal(runtime.via, "export");
+    assert.equal(runtime.exportName, "typed");
+    assert.equal(runtime.file, file);
+    assert.deepEqual(runtime.closure, [], "the module's wrapper is not a closure");
+    assert.deepEqual(warnings, []);
+    assert.equal(runtime.hash, hashExportedFunction(file, "typed").hash);
+  } finally {
+    t.remove();
+  }
+});
+
+test("through tsx, a name shared by a nested function is never matched by name alone", async () => {
+  const t = tempDir();
+  try {
+    const file = join(t.dir, "twins.ts");
+    writeFileSync(
+      file,
+      `import { helper } from "./helper.js";\nexport function twice(n: number): number {\n  return helper(n) * 2;\n}\n` +
+        `export function outer(): (n: number) => number {\n  function twice(n: number): number {\n    return helper(n) * 3;\n  }\n  return twice;\n}\n`,
+    );
+    writeFileSync(join(t.dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
+    const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (s: string, p: string) => Promise<{ twice: (n: number) => number; outer: () => (n: number) => number }> };
+    const mod = await tsImport(pathToFileURL(file).href, import.meta.url);
+    const top = await hashFunctionObject(mod.twice);
+    const nested = await hashFunctionObject(mod.outer());
+    assert.notEqual(top.via, "export", "ambiguous by name: not taken for the export");
+    assert.notEqual(top.hash, nested.hash, "the two functions never share a key");
+    assert.equal(mod.twice(1), 4);
+    assert.equal(mod.outer()(1), 6);
+  } finally {
+    t.remove();
+  }
+});
