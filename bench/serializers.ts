@@ -54,7 +54,11 @@ const json = process.argv.includes("--json");
 async function loadMsgpackr(): Promise<MsgpackrModule | null> {
   const specifier = "msgpackr"; // a variable: the build must not need it
   try {
-    return (await import(specifier)) as MsgpackrModule;
+    const mod = (await import(specifier)) as Partial<MsgpackrModule>;
+    // A half-installed copy (no Packr, or one that throws when made) counts as absent.
+    if (typeof mod.Packr !== "function") return null;
+    new mod.Packr({ structuredClone: true });
+    return mod as MsgpackrModule;
   } catch {
     return null;
   }
