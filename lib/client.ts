@@ -230,7 +230,7 @@ export class Client {
         name: fn.name || identity.name,
         module: identity.file ? relative(process.cwd(), identity.file) : "<no file>",
         hash: identity.hash,
-        source: Function.prototype.toString.call(fn),
+        source: identity.source ?? Function.prototype.toString.call(fn),
         deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
       },
       hashFunction: async (f) => (await hashFunctionObject(f as AnyFn)).hash,

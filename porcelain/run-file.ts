@@ -44,7 +44,9 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
     name: exportName === "default" ? identity.name || "default" : exportName,
     module: relative(process.cwd(), abs) || abs,
     hash: identity.hash,
-    source: "", // the export's text, known once a miss has loaded it (below)
+    // As written in the file (a TypeScript function's loaded text is tsx's output); for an
+    // export that is not a declaration (`export default () => …` re-exported, …), its text once loaded.
+    source: identity.source ?? "",
     deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
   };
   let loaded: ((...a: unknown[]) => unknown) | undefined;
@@ -58,7 +60,7 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
     // the one place the script is imported.
     resolveArgs: async (given) => {
       loaded = await loadExport(abs, exportName, file);
-      func.source = Function.prototype.toString.call(loaded);
+      if (!func.source) func.source = Function.prototype.toString.call(loaded);
       if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       return given.map((a) => (a instanceof FileArg ? a.path : a));
     },

@@ -32,6 +32,8 @@ export interface FunctionHash {
   components: Component[];
   /** Things that could not be followed (an unresolved import, a package without package.json). */
   warnings: string[];
+  /** The function's declaration as written in its source file, when it is a declaration there. */
+  source?: string;
 }
 
 const FORMAT = "cashet-fn-1";
@@ -187,6 +189,7 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
   const rootKey = `${rel(file)}#${name}`;
   /** Whether the function reads itself (recursion, `f.memo`): only then can a statement mentioning it change what it does. */
   let rootIsRead = false;
+  let rootText: string | undefined;
   while (queue.length) {
     const item = queue.pop()!;
     const key = `${rel(item.file)}#${item.name}`;
@@ -202,6 +205,7 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
     const b = isRoot && rootCode ? { kind: "local" as const, name, readsItself: true, ...rootCode } : mod.bindings.get(item.name);
     if (!b || b.kind !== "local") continue;
     components.set(key, { kind: isRoot ? "function" : "declaration", key, name: item.name, file: rel(item.file), hash: b.hash });
+    if (isRoot && !rootCode && "text" in b && b.text !== undefined) rootText = b.text;
     // `refs` holds the declared name itself; it is a read only when the value reads itself.
     for (const ref of b.refs) if (ref !== item.name || b.readsItself) follow(mod, ref);
     followRequires(mod, b.requires);
@@ -222,5 +226,5 @@ function hashClosure(file: string, name: string, rootCode?: { hash: string; refs
   const sorted = [...components.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const h = createHash("sha256").update(FORMAT).update("\0").update(rootKey);
   for (const c of sorted) h.update("\0").update(c.kind).update("\0").update(c.key).update("\0").update(c.hash);
-  return { hash: h.digest("hex"), name, file, components: sorted, warnings };
+  return { hash: h.digest("hex"), name, file, components: sorted, warnings, ...(rootText !== undefined ? { source: rootText } : {}) };
 }

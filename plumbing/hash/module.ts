@@ -25,6 +25,8 @@ export type Binding =
       readsItself: boolean;
       /** For a function or class: the hash its `toString()` text normalizes to (see runtime.ts). */
       exprHash?: string;
+      /** For a function or class: its declaration as written in the source (types and comments included). */
+      text?: string;
     }
   | { kind: "import"; name: string; source: string; imported: string };
 
@@ -223,9 +225,10 @@ function analyse(file: string, source: string): ModuleInfo {
       refs: referencedNames(tree),
       requires: requiresOf(tree),
       readsItself: readsItself(node as Node, name),
-      ...(expr ? { exprHash: hashTree(normalize(expr)) } : {}),
+      ...(expr ? { exprHash: hashTree(normalize(expr)), text: textOf(node as Node) } : {}),
     });
   };
+  const textOf = (node: Node): string => source.slice(node.start as number, node.end as number);
   const declare = (decl: Node): string[] => {
     if (isTypeOnly(decl)) return [];
     switch (decl.type) {
@@ -242,7 +245,7 @@ function analyse(file: string, source: string): ModuleInfo {
         for (const d of decl.declarations as Node[]) {
           const bound = patternNames(d.id);
           // each name bound by a declarator depends on the whole declarator (and its kind)
-          for (const name of bound) local(name, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init });
+          for (const name of bound) local(name, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init, start: decl.start, end: decl.end });
           names.push(...bound);
         }
         return names;
