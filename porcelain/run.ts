@@ -4,11 +4,11 @@
 // store the result and the commit, move the ref, release. Everything the CLI, the library and
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
-import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
+import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
 import { CashetError, InvalidInputError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
-import { ObjectDb } from "../plumbing/objects.js";
+import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, Store } from "../plumbing/store/types.js";
@@ -147,6 +147,7 @@ export async function lookup(
   options: Pick<RunOptions, "serializers"> = {},
 ): Promise<{ commit: Commit; bytes: Buffer } | null> {
   void options;
+  if (store.readHit) return lookupAtOnce(store, ref);
   const id = await store.refs.read(ref);
   if (!id) return null;
   let memory = hitMemory.get(store.objects);
@@ -169,6 +170,32 @@ export async function lookup(
     remember(memory.touched, id, now, REMEMBERED_COMMITS);
   }
   return { commit, bytes };
+}
+
+/** `lookup` for a store that reads a hit in one round trip (Redis): the same checks on what it returns. */
+async function lookupAtOnce(store: Store, ref: string): Promise<{ commit: Commit; bytes: Buffer } | null> {
+  const hit = await store.readHit!(ref);
+  if (!hit || !hit.commit) return null;
+  let memory = hitMemory.get(store.objects);
+  if (!memory) hitMemory.set(store.objects, (memory = { commits: new Map(), touched: new Map() }));
+  let commit = memory.commits.get(hit.id) ?? null;
+  if (!commit) {
+    const read = decodeObject(hit.id, hit.commit);
+    if (read.kind !== "commit") return null;
+    commit = read.commit;
+    if (commit.status !== "completed" || !commit.output) return null;
+    remember(memory.commits, hit.id, commit, REMEMBERED_COMMITS);
+  }
+  if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return null;
+  if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;
+  const hash = commit.output!.hash;
+  const inline = inlineBlob(commit, hash);
+  if (inline) return { commit, bytes: inline };
+  if (!hit.blob) return null;
+  const blob = decodeObject(hash, hit.blob);
+  if (blob.kind === "blob") return { commit, bytes: blob.bytes };
+  if (blob.kind === "corrupt") await store.objects.delete(hash).catch(() => undefined); // recompute, never serve
+  return null;
 }
 
 /** Sets `key` in a map kept to `limit` entries, the oldest dropped first. */

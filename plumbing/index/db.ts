@@ -43,7 +43,7 @@ export interface KeyIterator {
   close(): Promise<void>;
 }
 
-const COUNTERS: Array<keyof IndexStats> = [
+export const COUNTERS: Array<keyof IndexStats> = [
   "totalCommits",
   "completedCommits",
   "failedCommits",
@@ -56,6 +56,27 @@ const COUNTERS: Array<keyof IndexStats> = [
 
 const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 const key = (...parts: string[]): string => parts.join(SEP);
+
+/** What an index keeps of `commit` (stored in `stored` bytes): one entry, the same in every backend. */
+export function indexEntryOf(commit: Commit, stored: number): IndexEntry {
+  return {
+    id: commit.id,
+    fingerprint: commit.fingerprint,
+    func: commit.func.name,
+    status: commit.status,
+    tags: commit.tags,
+    createdAt: Date.parse(commit.createdAt),
+    expiresAt: commit.expiresAt === null ? null : Date.parse(commit.expiresAt),
+    durationMs: commit.durationMs,
+    outputSize: commit.output?.size ?? null,
+    bytes: stored,
+    blobs: commitBlobs(commit).map((b) => ({
+      id: b.id,
+      inline: b.inline,
+      size: b.inline ? Buffer.from(commit.inline![b.id]!, "base64").length : b.size,
+    })),
+  };
+}
 
 /** Index over an abstract-level database, reading commits from `objects` to learn about them. */
 export class IndexDb implements Index {
@@ -168,7 +189,7 @@ export class IndexDb implements Index {
           const raw = this.db.getSync(key("c", k.slice(k.lastIndexOf(SEP) + 1)));
           if (raw === undefined) continue;
           const e = JSON.parse(raw) as IndexEntry;
-          if (!matches(e, query, tags)) continue;
+          if (!matchesQuery(e, query, tags)) continue;
           out.push(e);
           if (out.length >= limit) return out;
         }
@@ -276,27 +297,8 @@ export class IndexDb implements Index {
    * blob objects are registered separately.
    */
   private async addOps(commit: Commit, stored: number, delta: IndexStats, registerBlobs = true): Promise<Op[]> {
-    const id = commit.id;
-    const createdAt = Date.parse(commit.createdAt);
-    const expiresAt = commit.expiresAt === null ? null : Date.parse(commit.expiresAt);
-    const blobs = commitBlobs(commit).map((b) => ({
-      id: b.id,
-      inline: b.inline,
-      size: b.inline ? Buffer.from(commit.inline![b.id]!, "base64").length : b.size,
-    }));
-    const e: IndexEntry = {
-      id,
-      fingerprint: commit.fingerprint,
-      func: commit.func.name,
-      status: commit.status,
-      tags: commit.tags,
-      createdAt,
-      expiresAt,
-      durationMs: commit.durationMs,
-      outputSize: commit.output?.size ?? null,
-      bytes: stored,
-      blobs,
-    };
+    const e = indexEntryOf(commit, stored);
+    const { id, createdAt, expiresAt, blobs } = e;
     const ts = pad(createdAt);
     const ops: Op[] = [
       { type: "put", key: key("c", id), value: JSON.stringify(e) },
@@ -359,11 +361,11 @@ async function allKeys(db: KvDb, range: { gte?: string; lt?: string; lte?: strin
   return out;
 }
 
-function blank(): IndexStats {
+export function blank(): IndexStats {
   return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as IndexStats;
 }
 
-function matches(e: IndexEntry, q: LogQuery, tags: string[]): boolean {
+export function matchesQuery(e: IndexEntry, q: LogQuery, tags: string[]): boolean {
   if (q.func !== undefined && e.func !== q.func) return false;
   if (q.fingerprint !== undefined && e.fingerprint !== q.fingerprint) return false;
   if (q.status !== undefined && e.status !== q.status) return false;

@@ -177,5 +177,11 @@ export interface Store {
   readonly refs: RefStorage;
   readonly claims: Claims;
   readonly index: Index;
+  /**
+   * Optional: a cache hit's reads in one round trip — the ref's commit id, the commit's stored
+   * bytes and (unless it rides inline) the stored bytes of its output blob, recording the use.
+   * For stores behind a network; callers verify everything it returns.
+   */
+  readHit?(ref: string): Promise<{ id: string; commit: Uint8Array | null; blob: Uint8Array | null } | null>;
   close(): Promise<void>;
 }
