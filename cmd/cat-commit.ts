@@ -18,7 +18,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const obj = await catObject(store, id!, "commit");
       const commit = obj.kind === "commit" ? publicCommit(obj.commit) : null;
       await (cli.flags.json ? outJson(commit) : out(`${JSON.stringify(commit, null, 2)}\n`));

@@ -25,7 +25,7 @@ const command: Command = {
       size: { type: "boolean", shortFlag: "s", default: false },
     });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const obj = await catObject(store, id!);
       const inline = obj.kind === "blob" && obj.inline;
       if (cli.flags.json) await outJson({ id: obj.id, kind: obj.kind, size: obj.size, inline });

@@ -19,7 +19,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, all: { type: "boolean", default: false } });
     positionals(cli.input, []);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const r = await clear(store, { all: cli.flags.all });
       if (cli.flags.json) {
         await outJson(r);

@@ -25,13 +25,15 @@ const STORE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "E
 /** Flags every store-using command takes. */
 export const STORE_FLAGS = {
   store: { type: "string" },
+  redis: { type: "string" },
 } as const;
 
 export const JSON_FLAG = {
   json: { type: "boolean", default: false },
 } as const;
 
-export const STORE_HELP = `  --store DIR   the store (default: $CASHET_DIR, else ./.cashet)`;
+export const STORE_HELP = `  --store DIR   the store (default: $CASHET_DIR, else ./.cashet)
+  --redis URL   a shared store on Redis instead (default: $CASHET_REDIS; key prefix $CASHET_REDIS_PREFIX)`;
 
 /** A command: its one-line summary (for `cashet --help`) and its entry point. */
 export interface Command {
@@ -122,9 +124,9 @@ export function positionals(input: string[], names: string[], optional = 0): str
   return input;
 }
 
-/** Opens the store from --store / $CASHET_DIR, runs `fn`, and closes it. */
-export async function withStore<T>(dir: string | undefined, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore({ dir, create });
+/** Opens the store from --redis / $CASHET_REDIS or --store / $CASHET_DIR, runs `fn`, and closes it. */
+export async function withStore<T>(flags: { store?: string; redis?: string }, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ dir: flags.store, redis: flags.redis, create });
   try {
     return await fn(store);
   } finally {

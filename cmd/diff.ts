@@ -24,7 +24,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [a, b] = positionals(cli.input, ["a", "b"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const d = await diff(store, a!, b!);
       if (cli.flags.json) await outJson(d);
       else await out(render(d, await show(store, d.a), await show(store, d.b)));

@@ -25,7 +25,7 @@ const command: Command = {
       reindex: { type: "boolean", default: false },
     });
     positionals(cli.input, []);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const result = await fsck(store, { repair: cli.flags.repair, reindex: cli.flags.reindex });
       if (cli.flags.json) {
         await outJson(result);

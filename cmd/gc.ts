@@ -34,7 +34,7 @@ const command: Command = {
       dryRun: { type: "boolean", default: false },
     });
     positionals(cli.input, []);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const bar = progress(cli.flags.json);
       let r;
       try {

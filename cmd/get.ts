@@ -26,7 +26,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, output: { type: "string", shortFlag: "o" } });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       let value: unknown;
       try {
         ({ value } = await get(store, id!));

@@ -21,7 +21,7 @@ const command: Command = {
     // The input is opened before the store, so a bad path creates no store.
     const source = file === "-" ? process.stdin : await openInput(file!);
     const result = cli.flags.write
-      ? await withStore(cli.flags.store, true, (store) => hashObject({ source, write: true, store }))
+      ? await withStore(cli.flags, true, (store) => hashObject({ source, write: true, store }))
       : await hashObject({ source });
     await (cli.flags.json ? outJson(result) : out(`${result.id}\n`));
     return 0;

@@ -20,7 +20,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const commits = await history(store, id!);
       if (cli.flags.json) await outJson(commits);
       else await out(commitTable(commits, { outputs: true }));

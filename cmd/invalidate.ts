@@ -24,7 +24,7 @@ const command: Command = {
     positionals(cli.input, []);
     const tags = assertTagFilters(cli.flags.tag ?? []);
     if (tags.length === 0) throw new InvalidInputError("invalidate needs at least one --tag k=v or --tag k (see --help)");
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const removed = await invalidate(store, { tags });
       await (cli.flags.json ? outJson({ removed }) : out(`removed ${removed} commit${removed === 1 ? "" : "s"}\n`));
       return 0;

@@ -44,7 +44,7 @@ const command: Command = {
       }
     }
     const tags = assertTagFilters(cli.flags.tag ?? []);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const commits = await log(store, { func: cli.flags.func, status: status as CommitStatus | undefined, tags, limit });
       if (cli.flags.json) await outJson(commits);
       else await out(commitTable(commits));

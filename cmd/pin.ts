@@ -19,7 +19,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [id, name] = positionals(cli.input, ["id", "name"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const r = await pin(store, id!, name!);
       if (cli.flags.json) await outJson(r);
       else await out(`pinned ${shortId(r.id)} as ${r.ref}${r.previous && r.previous !== r.id ? ` (was ${shortId(r.previous)})` : ""}\n`);

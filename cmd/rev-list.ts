@@ -26,7 +26,7 @@ const command: Command = {
       limit = Number(cli.flags.limit);
       if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`--limit must be a positive whole number, not "${cli.flags.limit}"`);
     }
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const commits = await revList(store, id!, { limit });
       await (cli.flags.json ? outJson(commits.map(publicCommit)) : out(commits.map((c) => `${c.id}\n`).join("")));
       return 0;

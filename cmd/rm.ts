@@ -21,7 +21,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const result = await rm(store, id!);
       if (!result) throw new NotFoundError(`no commit matches "${id}" (try \`cashet log\`)`);
       await (cli.flags.json ? outJson(result) : out(render(result)));

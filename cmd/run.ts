@@ -1,7 +1,7 @@
 // cashet run <file>[#export] [args…]
 import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
-import { storeDir } from "../plumbing/store/open.js";
+import { redisUrl, storeDir } from "../plumbing/store/open.js";
 import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
 import { run, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
 import { reportTaskError, writeResult } from "./get.js";
@@ -69,11 +69,11 @@ const command: Command = {
       ttl: seconds(cli.flags.ttl, "--ttl"),
     };
     // Everything that can be refused is checked before the store is opened: bad input changes nothing.
-    keepAnalysesIn(storeDir(cli.flags.store));
+    if (!redisUrl(cli.flags.redis)) keepAnalysesIn(storeDir(cli.flags.store));
     const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson });
     let result: RunResult;
     try {
-      result = await withStore(cli.flags.store, true, (store) => run(store, task, options));
+      result = await withStore(cli.flags, true, (store) => run(store, task, options));
     } catch (err) {
       if (!(err instanceof TaskError)) throw err;
       if (err.cause instanceof TaskTimeoutError) exitWhenDone(EXIT.failed); // the soft-timed-out task may still be running
@@ -94,7 +94,7 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--store", "--tag", "--retries", "--timeout", "--ttl", "-o", "--output", "--args-json"]);
+const VALUE_FLAGS = new Set(["--redis", "--store", "--tag", "--retries", "--timeout", "--ttl", "-o", "--output", "--args-json"]);
 
 /** The flags before the target (`run --force f.js …`), the target, and the words after it. */
 function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {

@@ -18,7 +18,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [prefix] = positionals(cli.input, ["prefix"], 1);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const refs = await showRef(store, prefix ?? "");
       if (cli.flags.json) await outJson(refs);
       else await out(refs.map((r) => `${r.id} ${r.name}\n`).join(""));

@@ -23,7 +23,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [id] = positionals(cli.input, ["id"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const commit = await show(store, id!);
       await (cli.flags.json ? outJson(commit) : out(render(commit)));
       return 0;

@@ -18,7 +18,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     positionals(cli.input, []);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const s = await stats(store);
       if (cli.flags.json) {
         await outJson(s);

@@ -19,7 +19,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG });
     const [name] = positionals(cli.input, ["name"]);
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const r = await unpin(store, name!);
       await (cli.flags.json ? outJson(r) : out(`unpinned ${r.ref} (was ${shortId(r.id)})\n`));
       return 0;

@@ -31,7 +31,7 @@ const command: Command = {
       throw new InvalidInputError(cli.flags.delete ? "update-ref -d takes exactly one ref name" : "update-ref takes a ref name and a commit id (see --help)");
     }
     const [name, target] = cli.input;
-    return withStore(cli.flags.store, false, async (store) => {
+    return withStore(cli.flags, false, async (store) => {
       const result = await updateRef(store, name!, { target: cli.flags.delete ? null : target!, expected: cli.flags.old });
       if (cli.flags.json) await outJson(result);
       else if (!result.updated) process.stderr.write(`cashet: ${name} was not updated: it no longer holds ${cli.flags.old}\n`);

@@ -5,6 +5,7 @@
 // round trip (`readHit`). Keys: ./keys.ts.
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
+import { InvalidInputError, StoreUnavailableError } from "../../errors.js";
 import { assertId, isId } from "../../ids.js";
 import { assertRefName } from "../../refs.js";
 import type { ObjectStorage, ObjectWriter, Ref, RefStorage, Store, StoredObject } from "../types.js";
@@ -16,7 +17,7 @@ import { SCRIPTS, type ScriptedRedis } from "./scripts.js";
 export interface RedisStoreOptions {
   /** Prepended to every key (default `$CASHET_REDIS_PREFIX`, else `cashet:`): two caches can share one Redis. */
   prefix?: string;
-  /** How long a claim lives without its holder's heartbeat (ms, default 10 000): a dead runner's call is taken over after this. */
+  /** How long a claim lives without its holder's heartbeat (ms; default $CASHET_CLAIM_TTL_MS, else 10 000): a dead runner's call is taken over after this. */
   claimTtlMs?: number;
   /** Extra ioredis options. */
   redis?: RedisOptions;
@@ -38,14 +39,38 @@ export class RedisStore implements Store {
   constructor(url: string = process.env.CASHET_REDIS ?? "redis://127.0.0.1:6379", options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? process.env.CASHET_REDIS_PREFIX ?? "cashet:";
     this.keys = new RedisKeys(prefix);
-    // A failed command should fail the call quickly (exit 3 on the CLI), not queue forever.
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, ...options.redis }) as ScriptedRedis;
+    // A server that never answered is given up on after a few tries (the CLI exits 3); one that
+    // did answer and then went away is reconnected to for as long as it takes.
+    let everConnected = false;
+    this.redis = new Redis(url, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: 2000,
+      retryStrategy: (times) => (everConnected || times <= 3 ? Math.min(times * 200, 2000) : null),
+      ...options.redis,
+    }) as ScriptedRedis;
+    this.redis.on("ready", () => (everConnected = true));
+    this.redis.on("error", (err: Error) => (this.lastError = err)); // reported by ready() and failing calls
+    const ttl = options.claimTtlMs ?? Number(process.env.CASHET_CLAIM_TTL_MS ?? 10_000);
+    if (!(Number.isFinite(ttl) && ttl >= 100)) throw new InvalidInputError(`a claim ttl must be at least 100 ms, not ${ttl}`);
     for (const [name, script] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, script);
     this.location = `${redact(url)} (prefix ${JSON.stringify(prefix)})`;
     this.objects = new RedisObjects(this.redis, this.keys);
     this.refs = new RedisRefs(this.redis, this.keys);
     this.index = new RedisIndex(this.redis, this.keys, this.objects);
-    this.claims = new RedisClaims(this.redis, this.keys, this.index, options.claimTtlMs ?? 10_000);
+    this.claims = new RedisClaims(this.redis, this.keys, this.index, ttl);
+  }
+
+  private lastError: Error | null = null;
+
+  /** Resolves once the server answers; throws StoreUnavailableError (exit 3) when it cannot be reached. */
+  async ready(): Promise<this> {
+    try {
+      await this.redis.ping();
+      return this;
+    } catch (err) {
+      const why = this.lastError?.message ?? (err as Error).message;
+      throw new StoreUnavailableError(`the Redis store at ${this.location} cannot be reached: ${why}`);
+    }
   }
 
   /**
