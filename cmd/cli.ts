@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   gc: () => import("./gc.js"),
   run: () => import("./run.js"),
   get: () => import("./get.js"),
+  worker: () => import("./worker.js"),
 };
 
 async function usage(): Promise<string> {

@@ -29,6 +29,8 @@ const HELP = `
     --timeout SECONDS      give up on an attempt after this long (fractions allowed)
     --ttl SECONDS          the result stays valid this long
     -o, --output FILE      write the result to FILE (atomically) and print nothing
+    --queue                run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
+                           here; the module is named relative to the working directory
     --json                 print {"commit","output","cached","durationMs","result"}: output is
                            the result's blob id; result the value as JSON (a Buffer/Uint8Array
                            as a base64 string, undefined as null, BigInt as a string)
@@ -49,6 +51,7 @@ const FLAGS = {
   ttl: { type: "string" },
   output: { type: "string", shortFlag: "o" },
   argsJson: { type: "string" },
+  queue: { type: "boolean", default: false },
 } as const;
 
 const command: Command = {
@@ -71,6 +74,12 @@ const command: Command = {
     // Everything that can be refused is checked before the store is opened: bad input changes nothing.
     if (!redisUrl(cli.flags.redis)) keepAnalysesIn(storeDir(cli.flags.store));
     const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson });
+    if (cli.flags.queue) {
+      const url = redisUrl(cli.flags.redis);
+      if (!url) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
+      const { QueueExecutor } = await import("../porcelain/queue.js");
+      options.executor = new QueueExecutor({ redis: url });
+    }
     let result: RunResult;
     try {
       result = await withStore(cli.flags, true, (store) => run(store, task, options));
@@ -118,7 +127,7 @@ function splitArgv(argv: string[]): { before: string[]; target: string | undefin
 function flagsAfter(rest: string[]): { flags: string[]; words: string[] } {
   const flags: string[] = [];
   const words: string[] = [];
-  const known = new Set([...VALUE_FLAGS, "--force", "--no-cache", "--cache", "--json", "--help"]);
+  const known = new Set([...VALUE_FLAGS, "--force", "--no-cache", "--cache", "--json", "--queue", "--help"]);
   for (let i = 0; i < rest.length; i++) {
     const w = rest[i]!;
     if (w === "--") {

@@ -12,7 +12,7 @@ import { storeDir } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
-import type { Executor } from "../porcelain/executor.js";
+import type { Executor, RemoteRunner } from "../porcelain/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
@@ -43,7 +43,7 @@ export interface ClientOptions {
    * Where tasks run: in this thread (default), or e.g. `new WorkerPoolExecutor()` for true
    * parallelism and hard timeouts. The caller owns it: `close()` does not close it.
    */
-  executor?: Executor;
+  executor?: Executor | RemoteRunner;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */

@@ -9,7 +9,9 @@ export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
 export type { PinResult } from "../porcelain/pin.js";
 export { context, type TaskContext } from "../porcelain/context.js";
 export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
-export { InProcessExecutor, type Executor, type TaskCall, type TaskEntry } from "../porcelain/executor.js";
+export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/executor.js";
+export { QueueExecutor, startWorker, type QueueOptions, type WorkerOptions } from "../porcelain/queue.js";
+export { RedisStore, type RedisStoreOptions } from "../plumbing/store/redis/store.js";
 export { WorkerPoolExecutor, type WorkerPoolOptions } from "../porcelain/worker-pool.js";
 export {
   v8Serializer,

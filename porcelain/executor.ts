@@ -36,6 +36,26 @@ export interface Executor {
   close?(): Promise<void>;
 }
 
+/**
+ * Runs whole calls elsewhere (a queue of workers on other machines sharing the store): the
+ * remote side does the lookup, claim, execution and commit itself; the caller gets the commit.
+ */
+export interface RemoteRunner {
+  runRemote(call: {
+    entry?: TaskEntry;
+    /** The arguments as given (results of earlier calls still as references). */
+    args: readonly unknown[];
+    options: { force?: boolean; cache?: boolean; tags?: Record<string, string>; retries?: number; timeout?: number; ttl?: number };
+    name: string;
+  }): Promise<{ commit: string; cached: boolean }>;
+  close?(): Promise<void>;
+}
+
+/** Whether `e` runs whole calls elsewhere rather than attempts here. */
+export function isRemoteRunner(e: Executor | RemoteRunner): e is RemoteRunner {
+  return typeof (e as RemoteRunner).runRemote === "function";
+}
+
 /** A task ran past its timeout. `hard` when its work was stopped, soft when only its signal aborted. */
 export class TaskTimeoutError extends CashetError {
   readonly hard: boolean;

@@ -24,6 +24,10 @@ export interface RunFileInput {
   words?: readonly string[];
   /** All arguments as one JSON array (instead of `words`). */
   argsJson?: string;
+  /** The arguments as values (instead of words): what a queue worker received. */
+  args?: readonly unknown[];
+  /** What an argument becomes when the task runs (default: a file argument becomes its path). */
+  resolveArg?: (arg: unknown) => unknown;
   options?: RunOptions;
 }
 
@@ -37,7 +41,7 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
   const abs = resolve(file);
   if (!existsSync(abs)) throw new InvalidInputError(`${file} does not exist`);
   if (!statSync(abs).isFile()) throw new InvalidInputError(`${file} is not a file`);
-  const args = argsFromCli(input.words ?? [], input.argsJson);
+  const args = input.args ? [...input.args] : argsFromCli(input.words ?? [], input.argsJson);
   for (const arg of args) if (arg instanceof FileArg) await arg[IDENTITY](); // a missing @file fails here, not mid-run
   const identity = hashExportedFunction(file, exportName);
   const func: TaskSpec["func"] = {
@@ -62,7 +66,8 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
       loaded = await loadExport(abs, exportName, file);
       if (!func.source) func.source = Function.prototype.toString.call(loaded);
       if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
-      return given.map((a) => (a instanceof FileArg ? a.path : a));
+      const resolveArg = input.resolveArg ?? ((a: unknown) => (a instanceof FileArg ? a.path : a));
+      return Promise.all(given.map(resolveArg));
     },
   };
 }

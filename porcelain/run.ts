@@ -5,14 +5,14 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { CashetError, InvalidInputError } from "../plumbing/errors.js";
+import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, Store } from "../plumbing/store/types.js";
-import { inProcess, TaskTimeoutError, type Executor, type TaskEntry } from "./executor.js";
+import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./executor.js";
 import { provenanceOf } from "./provenance.js";
 
 export { TaskTimeoutError };
@@ -46,8 +46,8 @@ export interface RunOptions {
   retries?: number;
   /** Seconds (fractions allowed). In-process timeouts are soft: the task's signal aborts and the call stops waiting. */
   timeout?: number;
-  /** Where attempts run (default: in this thread). */
-  executor?: Executor;
+  /** Where attempts run (default: in this thread), or a runner of whole calls elsewhere (a queue). */
+  executor?: Executor | RemoteRunner;
   /** Seconds the result stays valid. */
   ttl?: number;
   signal?: AbortSignal;
@@ -105,6 +105,20 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     if (useCache && !options.force) {
       const hit = await lookup(store, db, ref, options);
       if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+    }
+    if (options.executor && isRemoteRunner(options.executor)) {
+      // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
+      const { force, cache, tags, retries, timeout, ttl } = options;
+      const done = await options.executor.runRemote({
+        ...(task.entry ? { entry: task.entry } : {}),
+        args: task.args,
+        options: { force, cache, tags, retries, timeout, ttl },
+        name: task.func.name,
+      });
+      const commit = await db.getCommit(done.commit);
+      const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
+      if (!commit || !bytes) throw new CorruptObjectError(done.commit, "a worker reported this run, but it cannot be read from the store");
+      return { commit, bytes, cached: done.cached, durationMs: elapsed() };
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
@@ -230,7 +244,8 @@ async function execute(
   while (attempt < attempts) {
     attempt++;
     try {
-      value = await (options.executor ?? inProcess).execute({
+      const executor = options.executor && !isRemoteRunner(options.executor) ? options.executor : inProcess;
+      value = await executor.execute({
         fn: task.fn,
         args: callArgs,
         ...(task.entry ? { entry: task.entry } : {}),
