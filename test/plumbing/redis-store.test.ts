@@ -128,3 +128,42 @@ describe("RedisStore", { skip: !available }, () => {
     assert.deepEqual(await third.load(), bigOutput(3000));
   });
 });
+
+describe("RedisStore claims", { skip: !available }, () => {
+  test("a holder that lost its claim cannot move the ref over the run of the one that took over", async () => {
+    const { store, dispose } = tempRedisStore({ claimTtlMs: 150 });
+    try {
+      const db = new ObjectDb(store.objects);
+      const fp = "a".repeat(64);
+      const commitOf = async (seed: string): Promise<string> => (await db.putCommit(makeRecord({ seed }))).id;
+      const stale = (await store.claims.tryAcquire(fp))!;
+      (store.claims as unknown as { stop: () => void }).stop(); // its heartbeat stops: as if the process froze
+      await new Promise((r) => setTimeout(r, 400));
+      const fresh = (await store.claims.tryAcquire(fp))!;
+      assert.ok(fresh, "the expired claim was taken over");
+      const newer = await commitOf("newer");
+      await fresh.complete!(newer, `fp/${fp}`, null);
+      const older = await commitOf("older");
+      await stale.complete!(older, `fp/${fp}`, null); // wakes up and tries to publish
+      assert.equal(await store.refs.read(`fp/${fp}`), newer, "the fenced write was refused");
+      assert.ok(await store.index.entry(older), "its commit is still recorded (history), just not the head");
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("gc on Redis evicts stale commits and their blobs, and stats follow", async () => {
+    const { store, dispose } = tempRedisStore();
+    try {
+      const client = new Client({ store });
+      await client.submit(bigOutput, 2000);
+      await client.submit(label, 1, "x");
+      assert.equal((await client.stats()).totalCommits, 2);
+      assert.equal(await client.gc({ olderThan: 0 }), 2);
+      const s = await client.stats();
+      assert.deepEqual([s.totalCommits, s.blobObjects, s.inlineObjects], [0, 0, 0]);
+    } finally {
+      await dispose();
+    }
+  });
+});

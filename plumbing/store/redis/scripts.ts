@@ -99,16 +99,19 @@ return 0
 `,
   },
   // KEYS: claim, ref, ref names. ARGV: holder value, ref name ('' = none), commit, expected head ('' = none).
-  // Moves the ref (compare-and-swap, else overwrite: both are runs of this call) and then releases.
+  // Moves the ref and releases. The claim fences the write: its holder moves the ref from the head
+  // it saw, or over whatever is there (both are runs of this call); a holder that lost its claim
+  // (paused past the ttl while another took over) moves it only if nobody has since.
   cashetComplete: {
     numberOfKeys: 3,
     lua: `${REF_UPDATE}
+local holds = redis.call('GET', KEYS[1]) == ARGV[1]
 if ARGV[2] ~= '' then
-  if ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], '1', ARGV[4]) == 0 then
+  if ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], '1', ARGV[4]) == 0 and holds then
     ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], '0', '')
   end
 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if holds then redis.call('DEL', KEYS[1]) end
 return 1
 `,
   },
