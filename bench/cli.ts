@@ -1,105 +1,130 @@
-// Whole processes, against ../shared/anchor-perf.md and against `node -e 0` measured in the same
-// run: a CLI cache hit (a .mjs and a .ts task), `log` (20 rows) / `show` / `stats` on a store of
-// 1000 runs, and 8 processes racing one uncached 0.5 s call. `npm run build && node dist/bench/cli.js [--json]`.
+// Whole processes, against ../shared/anchor-perf.md and against `node -e 0` run alternately with
+// them (the fair floor on a noisy VM): a cold process doing 1000 hits, a CLI cache hit (.mjs and
+// .ts task), `log` (20 rows) / `show` / `stats` on a store of 1000 runs, and 8 processes racing
+// one uncached 0.5 s call. bench/run.ts reports these rows in its table; alone:
+// `npm run build && node dist/bench/cli.js [--json]`.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "../lib/client.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
 import { median } from "./median.js";
+import { medianRow, table, type Row } from "./report.js";
 import { twice } from "./tasks.js";
 
-const json = process.argv.includes("--json");
 const CLI = fileURLToPath(new URL("../cmd/cli.js", import.meta.url));
+const COLD_CHILD = fileURLToPath(new URL("./cold-hits.js", import.meta.url));
+const TASKS_JS = fileURLToPath(new URL("./cli-tasks.js", import.meta.url));
+const TASKS_TS = fileURLToPath(new URL("../../bench/cli-tasks.ts", import.meta.url));
+const RACERS = 8;
 
-interface Row {
-  name: string;
-  ours: number;
-  /** What the row is compared with, and its figure. */
-  against: string;
-  theirs: number | null;
-  unit: string;
+/** Wall time (ms) of one `node args…`, which must exit 0. */
+function once(args: string[]): number {
+  const t = performance.now();
+  execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+  return performance.now() - t;
 }
 
-/** Median wall time (ms) of `runs` runs of `node args…`. */
-function wall(args: string[], runs: number, env: NodeJS.ProcessEnv = {}): number {
-  const times: number[] = [];
+/** `runs` runs of `node args…`, each after a run of `node -e 0`, so both see the same windows of this VM's noise. */
+function againstNode(args: string[], runs: number): { ours: number[]; node: number } {
+  const ours: number[] = [];
+  const node: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
-    times.push(performance.now() - t);
+    node.push(once(["-e", "0"]));
+    ours.push(once(args));
   }
-  return median(times);
+  return { ours, node: median(node) };
 }
 
 /** Runs `node args…` in `n` processes at once; resolves with each one's wall time (ms) when all exit. */
-function race(n: number, args: string[], env: NodeJS.ProcessEnv): Promise<number[]> {
+function race(n: number, args: string[]): Promise<number[]> {
   const t = performance.now();
   return Promise.all(
     Array.from({ length: n }, () =>
       new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
         child.on("error", reject);
-        child.on("exit", (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`exit ${code}`))));
+        child.on("exit", (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`a racer exited with ${code}`))));
       }),
     ),
   );
 }
 
-async function main(): Promise<void> {
+/** The whole-process rows of the anchor table. Every store it makes is removed, its daemon stopped. */
+export async function processRows(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "cashet-bench-cli-"));
   const store = join(dir, ".cashet");
-  const env = { CASHET_DIR: store };
   const rows: Row[] = [];
+  const cli = (...args: string[]): string[] => [CLI, ...args, "--store", store];
   try {
-    writeFileSync(join(dir, "tasks.mjs"), `export function triple(x) {\n  return x * 3;\n}\n`);
-    writeFileSync(join(dir, "tasks.ts"), `export function triple(x: number): number {\n  return x * 3;\n}\n`);
-    writeFileSync(
-      join(dir, "slow.mjs"),
-      `import { appendFileSync } from "node:fs";\nexport function slow(log) {\n  appendFileSync(log, "ran\\n");\n  const until = Date.now() + 500;\n  while (Date.now() < until) {}\n  return "done";\n}\n`,
-    );
-    const node0 = wall(["-e", "0"], 9);
-    rows.push({ name: "node -e 0 (this run's baseline)", ours: node0, against: "", theirs: null, unit: "ms" });
+    copyFileSync(TASKS_JS, join(dir, "tasks.mjs"));
+    copyFileSync(TASKS_TS, join(dir, "tasks.ts"));
 
-    for (const file of ["tasks.mjs", "tasks.ts"]) {
-      const args = [CLI, "run", join(dir, `${file}#triple`), "7"];
-      wall(args, 2, env); // the miss, then a hit that stores the module analyses
-      rows.push({ name: `CLI hit: cashet run ${file}#triple 7`, ours: wall(args, 9, env), against: "node -e 0", theirs: node0, unit: "ms" });
-    }
-
-    // A store of 1000 runs, for log / show / stats.
+    // A store of 1000 runs of twice: the cold process's hits, and what log / show / stats read.
     const fs = new FsStore(store);
     const client = new Client({ store: fs });
     let last = "";
     for (let i = 0; i < 1000; i++) last = (await client.submit(twice, i)).commit;
     await client.close();
-    rows.push({ name: "CLI log (20 rows), wall", ours: wall([CLI, "log"], 5, env), against: "python cashet", theirs: 210, unit: "ms" });
-    rows.push({ name: "CLI show <id>, wall", ours: wall([CLI, "show", last.slice(0, 12)], 5, env), against: "python cashet", theirs: 290, unit: "ms" });
-    rows.push({ name: "CLI stats, wall", ours: wall([CLI, "stats"], 5, env), against: "python cashet", theirs: 200, unit: "ms" });
 
-    // 8 processes, one uncached 0.5 s call: how many executions, and when the last one has the result.
-    const log = join(dir, "slow.log");
-    writeFileSync(log, "");
-    const times = await race(8, [CLI, "run", `${join(dir, "slow.mjs")}#slow`, log], env);
-    const executions = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
-    rows.push({ name: "8 processes racing one 0.5 s call: executions", ours: executions, against: "python cashet", theirs: 1, unit: "" });
-    rows.push({ name: "8 processes racing one 0.5 s call: last result", ours: Math.max(...times), against: "python cashet", theirs: 820, unit: "ms" });
-    await new FsStore(store, { create: false }).stopDaemon();
+    const baseline: number[] = [];
+    const cold = againstNode([COLD_CHILD, store], 5);
+    baseline.push(cold.node);
+    rows.push(medianRow("cold process: start, import, 1000 hits, exit", cold.ours.map((ms) => ms / 1000), "s", 1.73, 0.56, cold.node / 1000));
+
+    for (const file of ["tasks.mjs", "tasks.ts"]) {
+      const args = cli("run", `${join(dir, file)}#triple`, "7");
+      once(args); // the miss
+      once(args); // a hit that stores the module analyses
+      const hit = againstNode(args, 9);
+      baseline.push(hit.node);
+      rows.push(medianRow(`CLI hit: cashet run ${file}#triple 7`, hit.ours, "ms", null, null, hit.node));
+    }
+
+    const commands: [string, string[], number][] = [
+      ["CLI log --limit 20, wall", ["log", "--limit", "20"], 210],
+      ["CLI show <id>, wall", ["show", last.slice(0, 12)], 290],
+      ["CLI stats, wall", ["stats"], 200],
+    ];
+    for (const [name, args, python] of commands) {
+      const m = againstNode(cli(...args), 7);
+      baseline.push(m.node);
+      rows.push(medianRow(name, m.ours, "ms", python, null, m.node));
+    }
+
+    // 8 processes, one uncached 0.5 s call (a fresh log file per round, so a fresh call): how many
+    // executions, and when the last process has the result. One process alone is the floor.
+    const slow = (log: string): string[] => cli("run", `${join(dir, "tasks.mjs")}#slow`, log);
+    const alone: number[] = [];
+    const executions: number[] = [];
+    const lastResult: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const log = join(dir, `slow-${round}.log`);
+      writeFileSync(log, "");
+      const times = await race(RACERS, slow(log));
+      executions.push(readFileSync(log, "utf8").split("\n").filter(Boolean).length);
+      lastResult.push(Math.max(...times));
+      alone.push(once(slow(join(dir, `alone-${round}.log`))));
+    }
+    rows.push(medianRow("1 process, the same kind of uncached 0.5 s call (CLI miss)", alone, "ms", null, null));
+    rows.push(medianRow(`${RACERS} processes racing one 0.5 s call: executions`, executions, "", 1, RACERS));
+    rows.push(medianRow(`${RACERS} processes racing one 0.5 s call: last result`, lastResult, "ms", 820, 560));
+    rows.unshift({ name: "node -e 0 (this run's floor)", ours: median(baseline), unit: "ms", python: null, joblib: null, samples: baseline });
   } finally {
+    if (existsSync(store)) {
+      const fs = new FsStore(store, { create: false });
+      await fs.stopDaemon();
+      await fs.close();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
-
-  if (json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  const fmt = (v: number): string => (v >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1));
-  process.stdout.write("whole processes (fs store); anchors from ../shared/anchor-perf.md, node -e 0 from this run\n\n");
-  process.stdout.write(`${"workload".padEnd(50)}${"cashet-ts".padStart(11)}   against${"".padStart(8)}${"theirs".padStart(9)}${"ratio".padStart(8)}\n`);
-  for (const r of rows) {
-    const theirs = r.theirs === null ? "" : `${fmt(r.theirs)} ${r.unit}`;
-    const ratio = r.theirs === null ? "" : `${(r.ours / r.theirs).toFixed(2)}×`;
-    process.stdout.write(`${r.name.padEnd(50)}${`${fmt(r.ours)} ${r.unit}`.padStart(11)}   ${r.against.padEnd(15)}${theirs.padStart(9)}${ratio.padStart(8)}\n`);
-  }
+  return rows;
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rows = await processRows();
+  if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(`whole processes (fs store); anchors from ../shared/anchor-perf.md, node -e 0 from this run\n\n${table(rows)}\n`);
+}

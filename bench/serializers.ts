@@ -1,8 +1,9 @@
 // Serializer benchmarks: serialize and deserialize time and encoded size per workload for the
 // built-ins, Node's own v8.deserialize (what the v8 serializer's number-array fast path is
-// measured against) and, when installed (`npm install --no-save msgpackr`; never a dependency),
-// msgpackr; plus the first deserialize in a fresh process for the 1.1 M-float list, which is
-// what a CLI cache hit pays. `node dist/bench/serializers.js [--json]`.
+// measured against) and, when installed (`npm install --no-save msgpackr`; never a dependency;
+// absent or half-installed, it is skipped with a note), msgpackr; plus the first deserialize in a
+// fresh process for the 1.1 M-float list, which is what a CLI cache hit pays.
+// `node dist/bench/serializers.js [--json]`.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,8 +32,10 @@ export interface BenchResult {
 export interface ColdResult {
   workload: string;
   serializer: string;
-  firstDeserializeMs: number;
+  /** null when the child could not decode it (`note` says why). */
+  firstDeserializeMs: number | null;
   processes: number;
+  note?: string;
 }
 
 interface Candidate {
@@ -51,27 +54,42 @@ const FLOATS = 1_100_000;
 const COLD_PROCESSES = 3;
 const json = process.argv.includes("--json");
 
-async function loadMsgpackr(): Promise<MsgpackrModule | null> {
+/** msgpackr, or why it is left out: absent, or half-installed — it imports but cannot make a
+ * Packr, or a Packr that cannot round-trip a small sample (a broken native extractor shows so). */
+async function loadMsgpackr(): Promise<{ mod: MsgpackrModule; skipped: null } | { mod: null; skipped: string }> {
   const specifier = "msgpackr"; // a variable: the build must not need it
+  let mod: Partial<MsgpackrModule>;
   try {
-    const mod = (await import(specifier)) as Partial<MsgpackrModule>;
-    // A half-installed copy (no Packr, or one that throws when made) counts as absent.
-    if (typeof mod.Packr !== "function") return null;
-    new mod.Packr({ structuredClone: true });
-    return mod as MsgpackrModule;
-  } catch {
-    return null;
+    mod = (await import(specifier)) as Partial<MsgpackrModule>;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ERR_MODULE_NOT_FOUND" && /['"]msgpackr['"]/.test(e.message)) return { mod: null, skipped: "not installed" };
+    return { mod: null, skipped: `half-installed (import failed: ${firstLine(e)})` };
   }
+  if (typeof mod.Packr !== "function") return { mod: null, skipped: "half-installed (no Packr export)" };
+  const sample = { text: "ünïcode text", long: "x".repeat(300), numbers: [1.5, -2, 3e300], nested: { ok: true } };
+  try {
+    for (const packr of [new mod.Packr({ structuredClone: true }), new mod.Packr()]) {
+      if (!isDeepStrictEqual(packr.unpack(packr.pack(sample)), sample)) return { mod: null, skipped: "half-installed (a sample does not round-trip)" };
+    }
+  } catch (err) {
+    return { mod: null, skipped: `half-installed (${firstLine(err)})` };
+  }
+  return { mod: mod as MsgpackrModule, skipped: null };
 }
 
-async function candidates(): Promise<{ list: Candidate[]; msgpackr: boolean }> {
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+}
+
+async function candidates(): Promise<{ list: Candidate[]; msgpackr: string | null }> {
   const list: Candidate[] = [
     { name: "v8", serialize: (v) => v8Serializer.serialize(v), deserialize: (b) => v8Serializer.deserialize(b) },
     { name: "v8, node's deserialize", serialize: (v) => v8.serialize(v), deserialize: (b) => v8.deserialize(b) as unknown },
     { name: "json", serialize: (v) => jsonSerializer.serialize(v), deserialize: (b) => jsonSerializer.deserialize(b) },
     { name: "bytes", serialize: (v) => bytesSerializer.serialize(v), deserialize: (b) => bytesSerializer.deserialize(b) },
   ];
-  const mod = await loadMsgpackr();
+  const { mod, skipped } = await loadMsgpackr();
   if (mod) {
     const structured = new mod.Packr({ structuredClone: true });
     const plain = new mod.Packr();
@@ -80,7 +98,7 @@ async function candidates(): Promise<{ list: Candidate[]; msgpackr: boolean }> {
       { name: "msgpackr default", serialize: (v) => plain.pack(v), deserialize: (b) => plain.unpack(b) },
     );
   }
-  return { list, msgpackr: mod !== null };
+  return { list, msgpackr: skipped };
 }
 
 function workloads(): { name: string; make: () => unknown; reps: number }[] {
@@ -119,26 +137,38 @@ function measure(workload: string, value: unknown, list: Candidate[], reps: numb
       refused.push({ workload, serializer: c.name, serializeMs: null, deserializeMs: null, bytes: null, roundTrip: "refused", reps: 0 });
       continue;
     }
-    live.push({ c, payload, roundTrip: describeDifference(c.deserialize(payload), value), ser: [], de: [] });
+    let roundTrip: string;
+    try {
+      roundTrip = describeDifference(c.deserialize(payload), value);
+    } catch (err) {
+      roundTrip = `failed: ${firstLine(err)}`;
+    }
+    live.push({ c, payload, roundTrip, ser: [], de: [] });
   }
   for (let r = 0; r < reps; r++) {
     for (const m of live) {
-      let t0 = performance.now();
-      m.payload = m.c.serialize(value);
-      m.ser.push(performance.now() - t0);
-      t0 = performance.now();
-      m.c.deserialize(m.payload);
-      m.de.push(performance.now() - t0);
+      if (m.roundTrip.startsWith("failed")) continue;
+      try {
+        let t0 = performance.now();
+        m.payload = m.c.serialize(value);
+        m.ser.push(performance.now() - t0);
+        t0 = performance.now();
+        m.c.deserialize(m.payload);
+        m.de.push(performance.now() - t0);
+      } catch (err) {
+        // Only an optional serializer should get here (a half-working msgpackr): its row says so.
+        m.roundTrip = `failed: ${firstLine(err)}`;
+      }
     }
   }
   const measured = live.map((m): BenchResult => ({
     workload,
     serializer: m.c.name,
-    serializeMs: median(m.ser),
-    deserializeMs: median(m.de),
+    serializeMs: m.ser.length ? median(m.ser) : null,
+    deserializeMs: m.de.length ? median(m.de) : null,
     bytes: m.payload.byteLength,
     roundTrip: m.roundTrip,
-    reps,
+    reps: m.de.length,
   }));
   return list.flatMap((c) => [...measured, ...refused].filter((r) => r.serializer === c.name));
 }
@@ -146,7 +176,8 @@ function measure(workload: string, value: unknown, list: Candidate[], reps: numb
 /** Child mode: one deserialize of the payload in `file`, printed in ms. */
 async function child(serializer: string, file: string): Promise<void> {
   const { list } = await candidates();
-  const c = list.find((x) => x.name === serializer)!;
+  const c = list.find((x) => x.name === serializer);
+  if (!c) throw new Error(`no serializer "${serializer}" in this process (msgpackr went missing?)`);
   const bytes = readFileSync(file);
   const t0 = performance.now();
   c.deserialize(bytes);
@@ -159,14 +190,24 @@ function cold(list: Candidate[], floats: unknown): ColdResult[] {
   try {
     for (const c of list.filter((x) => x.name !== "bytes")) {
       const file = join(dir, "payload");
-      writeFileSync(file, c.serialize(floats));
+      const row: ColdResult = { workload: "list of 1.1 M floats", serializer: c.name, firstDeserializeMs: null, processes: 0 };
+      out.push(row);
+      try {
+        writeFileSync(file, c.serialize(floats));
+      } catch (err) {
+        row.note = `refused: ${firstLine(err)}`;
+        continue;
+      }
       const times: number[] = [];
       for (let p = 0; p < COLD_PROCESSES; p++) {
         const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", c.name, file], { encoding: "utf8" });
-        if (r.status !== 0) throw new Error(`child for ${c.name} failed: ${r.stderr}`);
+        if (r.status !== 0) {
+          row.note = `failed: ${/\w*Error\b.*/.exec(r.stderr)?.[0] ?? `exit ${r.status}`}`;
+          break;
+        }
         times.push(Number(r.stdout));
       }
-      out.push({ workload: "list of 1.1 M floats", serializer: c.name, firstDeserializeMs: median(times), processes: COLD_PROCESSES });
+      if (times.length === COLD_PROCESSES) Object.assign(row, { firstDeserializeMs: median(times), processes: COLD_PROCESSES });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -188,7 +229,7 @@ function table(head: string[], body: string[][], right: readonly number[]): stri
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const { list, msgpackr } = await candidates();
+  const { list, msgpackr: msgpackrSkipped } = await candidates();
   const results: BenchResult[] = [];
   const loads = workloads();
   for (const w of loads) {
@@ -198,13 +239,13 @@ async function main(): Promise<void> {
   }
   const coldResults = cold(list, loads[0]!.make());
   const totalS = (performance.now() - started) / 1000;
-  const environment = { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? "?", msgpackr };
+  const environment = { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? "?", msgpackr: msgpackrSkipped ?? "measured" };
   if (json) {
     process.stdout.write(`${JSON.stringify({ environment, totalSeconds: totalS, results, cold: coldResults }, null, 2)}\n`);
     return;
   }
   process.stdout.write(`cashet serializers bench — node ${environment.node}, ${environment.platform}, ${environment.cpu}\n`);
-  if (!msgpackr) process.stdout.write("msgpackr is not installed (npm install --no-save msgpackr): its rows are left out.\n");
+  if (msgpackrSkipped) process.stdout.write(`msgpackr is ${msgpackrSkipped}: its rows are left out (it is optional: npm install --no-save msgpackr).\n`);
   process.stdout.write("ms are medians; MB = 10^6 bytes; round trip = deep-equal to the input.\n\n");
   process.stdout.write(
     `${table(
@@ -216,7 +257,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${table(
       ["workload", "serializer", "first deserialize in a new process, ms"],
-      coldResults.map((r) => [r.workload, r.serializer, fmt(r.firstDeserializeMs, 1)]),
+      coldResults.map((r) => [r.workload, r.serializer, r.note ?? fmt(r.firstDeserializeMs, 1)]),
       [2],
     )}\n\ntotal ${totalS.toFixed(1)} s\n`,
   );

@@ -21,3 +21,15 @@ export function summarize(rows: number[]): { n: number; mean: number } {
 export function node(id: number, inputs: number[]): number {
   return inputs.reduce((a, b) => a + b, id);
 }
+
+/** Incompressible 10 MiB results, one per seed, made before the clock starts (bench/run.ts fills it). */
+export const incompressible: Buffer[] = [];
+
+export function tenMiB(seed: number): Buffer {
+  return incompressible[seed]!;
+}
+
+/** A plain array of `n` doubles (≈ 9.9 MB through the v8 serializer for 1.1 M). */
+export function floats(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i * 0.001);
+}
