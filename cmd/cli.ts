@@ -28,6 +28,8 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import("./run.js"),
   get: () => import("./get.js"),
   worker: () => import("./worker.js"),
+  export: () => import("./export.js"),
+  import: () => import("./import.js"),
 };
 
 async function usage(): Promise<string> {
@@ -63,6 +65,12 @@ async function main(argv: string[]): Promise<number> {
   }
   return (await load()).default.run(rest);
 }
+
+// `cashet … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,0 +1,284 @@
+// export / import: move runs between stores through an archive — CI warm-up above all. Export
+// streams the chosen commits, every object they need and the refs on them; import verifies every
+// object against its id before storing it, stores blobs and commits first and only then indexes
+// the commits and moves refs (forward only), so a failure midway leaves nothing referenced that
+// is not fully stored. An archive may come from a fork's CI: it is read as hostile (archive.ts).
+import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
+import { createRequire } from "node:module";
+import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
+import { CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
+import { isId } from "../plumbing/ids.js";
+import { isZstdFrame } from "../plumbing/compress.js";
+import { ObjectDb } from "../plumbing/objects.js";
+import type { Store } from "../plumbing/store/types.js";
+import { parseDuration } from "../plumbing/units.js";
+import { readAll, readArchive, writeArchive, type ReadLimits } from "./archive.js";
+import { assertTagFilters } from "./log.js";
+import { CASHET_VERSION } from "./provenance.js";
+
+const MANIFEST = "cashet-archive.json";
+const FORMAT = "cashet-archive";
+const VERSION = 1;
+/** Commits, refs and the manifest are small: anything bigger is not one. */
+const SMALL_ENTRY = 16 * 1024 * 1024;
+
+interface Manifest {
+  format: typeof FORMAT;
+  version: number;
+  cashet: string;
+  createdAt: string;
+  commits: number;
+  blobs: number;
+  refs: number;
+}
+
+export interface ExportFilters {
+  /** Only runs of this function. */
+  func?: string;
+  /** `k=v` or `k`; every one must match. */
+  tags?: readonly string[];
+  /** Only runs created within this long (`7d`, `12h`) or since this time (ms since epoch). */
+  since?: string | number;
+  /** Also the earlier runs each chosen run descends from. */
+  withHistory?: boolean;
+  /** Told after each object: written so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TransferCounts {
+  commits: number;
+  blobs: number;
+  refs: number;
+  /** Bytes of objects written to the archive (export) or newly stored (import). */
+  bytes: number;
+  /** Import: objects already in the store, left as they were. */
+  skipped?: number;
+}
+
+/** Writes the chosen runs of `store` to the archive at `path` (format by extension). */
+export async function exportArchive(store: Store, path: string, filters: ExportFilters = {}): Promise<TransferCounts> {
+  const tags = assertTagFilters(filters.tags ?? []);
+  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
+  const db = new ObjectDb(store.objects);
+  const entries = await store.index.log({ ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
+  // The plan first (ids only), so the manifest can say what follows and memory stays flat.
+  const commitIds = new Set(entries.map((e) => e.id));
+  const blobIds = new Set<string>();
+  for (const e of entries) for (const b of e.blobs) if (!b.inline) blobIds.add(b.id);
+  if (filters.withHistory) {
+    for (const e of entries) {
+      for (let c = (await db.getCommit(e.id))?.parent ?? null; c && !commitIds.has(c); ) {
+        const parent = await db.getCommit(c);
+        if (!parent) break;
+        commitIds.add(c);
+        for (const b of commitBlobs(parent)) if (!b.inline) blobIds.add(b.id);
+        c = parent.parent;
+      }
+    }
+  }
+  const refs = [...(await store.refs.list("fp/")), ...(await store.refs.list("pin/"))].filter((r) => commitIds.has(r.id));
+  const manifest: Manifest = { format: FORMAT, version: VERSION, cashet: CASHET_VERSION, createdAt: new Date().toISOString(), commits: commitIds.size, blobs: blobIds.size, refs: refs.length };
+
+  const out = writeArchive(path);
+  const counts: TransferCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0 };
+  const total = commitIds.size + blobIds.size;
+  try {
+    await out.add(MANIFEST, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    // Blobs before the commits that need them: an import stores what it verified as it goes.
+    for (const id of blobIds) {
+      const stored = await store.objects.read(id);
+      if (!stored) throw new CorruptObjectError(id, "a chosen run needs it and the store does not have it (try `cashet fsck`)");
+      await out.add(`objects/${id}`, stored);
+      counts.blobs++;
+      counts.bytes += stored.length;
+      filters.onProgress?.(counts.blobs + counts.commits, total);
+    }
+    for (const id of commitIds) {
+      const stored = await store.objects.read(id);
+      if (!stored) continue; // removed since the plan: its refs are left out below
+      await out.add(`objects/${id}`, stored);
+      counts.commits++;
+      counts.bytes += stored.length;
+      filters.onProgress?.(counts.blobs + counts.commits, total);
+    }
+    for (const r of refs) {
+      await out.add(`refs/${r.name}`, Buffer.from(`${r.id}\n`));
+      counts.refs++;
+    }
+    await out.finish();
+  } catch (err) {
+    out.abort();
+    throw err;
+  }
+  return counts;
+}
+
+export interface ImportOptions extends ReadLimits {
+  onProgress?: (entries: number) => void;
+}
+
+/**
+ * Imports the archive at `path` into `store`. Every object is verified against its id before it
+ * is stored (blobs streamed: decompressed and hashed as they arrive, stored only if they match);
+ * commits must decode and name only objects that are stored or carried inline; refs move only
+ * forward (an existing head that is newer stays, the imported run joins the history). Objects
+ * already stored are skipped, so importing twice changes nothing. Throws InvalidInputError (exit
+ * 2) naming the first bad entry; what it stored before that is unreferenced and invisible.
+ */
+export async function importArchive(store: Store, path: string, options: ImportOptions = {}): Promise<TransferCounts> {
+  const db = new ObjectDb(store.objects);
+  const counts: TransferCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: 0 };
+  let manifest: Manifest | null = null;
+  const commits: Commit[] = [];
+  const refs: Array<{ name: string; id: string }> = [];
+  let n = 0;
+  for await (const entry of readArchive(path, options)) {
+    n++;
+    if (!manifest) {
+      if (entry.name !== MANIFEST) throw new InvalidInputError(`${path}: the first entry must be ${MANIFEST}, not ${JSON.stringify(entry.name)}`);
+      manifest = parseManifest(await readAll(entry, SMALL_ENTRY), path);
+      continue;
+    }
+    if (entry.name === MANIFEST) throw new InvalidInputError(`archive entry ${MANIFEST} appears twice`);
+    if (entry.name.startsWith("refs/")) {
+      const id = (await readAll(entry, 128)).toString("utf8").trim();
+      if (!isId(id)) throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)} does not hold a commit id`);
+      refs.push({ name: entry.name.slice("refs/".length), id });
+      continue;
+    }
+    const id = entry.name.slice("objects/".length);
+    // One iterator for the whole entry: the first chunk says what it is, the rest follows.
+    const chunks = (entry.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const head = await chunks.next();
+    const first = head.done ? Buffer.alloc(0) : head.value;
+    const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => chunks };
+    if (first.length === 0) throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)} is empty`);
+    if (first[0] === 0x7b) {
+      const bytes = Buffer.concat([first, await collect(rest, SMALL_ENTRY - first.length, entry.name)]);
+      let commit: Commit;
+      try {
+        commit = decodeCommit(id, bytes);
+      } catch (err) {
+        throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)}: ${(err as Error).message}`);
+      }
+      commits.push(commit);
+      if (await store.objects.write(id, bytes)) {
+        counts.commits++;
+        counts.bytes += bytes.length;
+      } else {
+        counts.skipped!++;
+      }
+    } else if (isZstdFrame(first)) {
+      const stored = await storeBlob(store, id, first, rest, entry.name);
+      if (stored === null) counts.skipped!++;
+      else {
+        counts.blobs++;
+        counts.bytes += stored;
+      }
+    } else {
+      throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)} is neither a commit nor a blob`);
+    }
+    options.onProgress?.(n);
+  }
+  if (!manifest) throw new InvalidInputError(`${path}: an empty archive (no ${MANIFEST})`);
+  if (commits.length !== manifest.commits) throw new InvalidInputError(`${path}: the manifest lists ${manifest.commits} commits but the archive holds ${commits.length} (truncated?)`);
+
+  // Everything a commit names must be stored now (or ride inline in it).
+  for (const c of commits) {
+    for (const b of commitBlobs(c)) {
+      if (b.inline) continue;
+      if ((await store.objects.size(b.id)) === null) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${b.id.slice(0, 12)}, which is neither in the archive nor in the store`);
+    }
+  }
+  // Then they become visible: indexed (so every commit a ref reaches is indexed), then refs.
+  const byId = new Map(commits.map((c) => [c.id, c]));
+  for (const c of commits) await store.index.addCommit(c.id);
+  for (const r of refs) {
+    const commit = byId.get(r.id) ?? (await db.getCommit(r.id));
+    if (!commit) throw new InvalidInputError(`archive entry "refs/${r.name}" names commit ${r.id.slice(0, 12)}, which the archive does not hold`);
+    if (r.name.startsWith("fp/") && commit.fingerprint !== r.name.slice(3)) throw new InvalidInputError(`archive entry "refs/${r.name}" names a run of another call`);
+    if (await moveForward(store, db, r.name, commit)) counts.refs++;
+  }
+  return counts;
+}
+
+/** Moves `ref` to `commit` unless it already names a run at least as new. */
+async function moveForward(store: Store, db: ObjectDb, ref: string, commit: Commit): Promise<boolean> {
+  for (;;) {
+    const head = await store.refs.read(ref);
+    if (head === commit.id) return false;
+    if (head) {
+      const current = await db.getCommit(head);
+      if (current && Date.parse(current.createdAt) >= Date.parse(commit.createdAt)) return false; // a newer local head stays
+    }
+    if (await store.refs.update(ref, commit.id, head)) return true;
+  }
+}
+
+/** Streams a blob entry into the store, verifying as it goes: stored only if its content hashes to `id`. Null when it was already stored. */
+async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIterable<Buffer>, name: string): Promise<number | null> {
+  if (!isId(id)) throw new InvalidInputError(`archive entry ${JSON.stringify(name)} is not named by an object id`);
+  if ((await store.objects.size(id)) !== null) {
+    for await (const _ of rest) void _; // drain; the stored copy was verified when it came
+    return null;
+  }
+  const writer = await store.objects.writer();
+  const hash = createHash("sha256");
+  const { DecompressStream } = createRequire(import.meta.url)("zstd-napi") as typeof import("zstd-napi");
+  const inflate = new DecompressStream() as unknown as Transform;
+  inflate.on("data", (chunk: Buffer) => hash.update(chunk));
+  const drained = new Promise<void>((resolve, reject) => {
+    inflate.on("end", resolve);
+    inflate.on("error", reject);
+  });
+  let stored = 0;
+  try {
+    const feed = async (chunk: Buffer): Promise<void> => {
+      stored += chunk.length;
+      await writer.write(chunk);
+      if (!inflate.write(chunk)) await new Promise((r) => inflate.once("drain", r));
+    };
+    await feed(first);
+    for await (const chunk of rest) await feed(chunk);
+    inflate.end();
+    await drained;
+  } catch (err) {
+    await writer.abort();
+    throw new InvalidInputError(`archive entry ${JSON.stringify(name)}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (hash.digest("hex") !== id) {
+    await writer.abort();
+    throw new InvalidInputError(`archive entry ${JSON.stringify(name)}: its content does not match its id`);
+  }
+  await writer.finish(id);
+  return stored;
+}
+
+/** The rest of an entry, refusing more than `max` bytes. */
+async function collect(rest: AsyncIterable<Buffer>, max: number, name: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of rest) {
+    n += chunk.length;
+    if (n > max) throw new InvalidInputError(`archive entry ${JSON.stringify(name)} is too long for a commit`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+function parseManifest(bytes: Buffer, path: string): Manifest {
+  let m: Partial<Manifest>;
+  try {
+    m = JSON.parse(bytes.toString("utf8")) as Partial<Manifest>;
+  } catch {
+    throw new InvalidInputError(`${path}: ${MANIFEST} is not valid JSON`);
+  }
+  if (m?.format !== FORMAT) throw new InvalidInputError(`${path}: not a cashet archive (${MANIFEST} has no "format": "${FORMAT}")`);
+  if (m.version !== VERSION) throw new InvalidInputError(`${path}: archive format version ${String(m.version)} is not supported (this cashet reads ${VERSION})`);
+  for (const k of ["commits", "blobs", "refs"] as const) {
+    if (!(Number.isSafeInteger(m[k]) && m[k]! >= 0)) throw new InvalidInputError(`${path}: ${MANIFEST} has a bad "${k}" count`);
+  }
+  return m as Manifest;
+}
+
