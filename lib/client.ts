@@ -15,6 +15,7 @@ import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } fro
 import type { Executor, RemoteRunner } from "../porcelain/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
+import { exportArchive, importArchive, type ExportFilters, type ImportOptions, type TransferCounts } from "../porcelain/transfer.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
 import { diff, type CommitDiff } from "../porcelain/diff.js";
 import { gc, type GcOptions } from "../porcelain/gc.js";
@@ -199,6 +200,20 @@ export class Client {
   /** Removes every commit carrying all of `tags`; returns how many. At least one tag is required. */
   async invalidate(options: { tags: TagFilter }): Promise<number> {
     return invalidate(this.store, { tags: tagFilters(options?.tags ?? []) });
+  }
+
+  /**
+   * Writes the chosen runs, every object they need and the refs on them to an archive (`.tar.gz`,
+   * `.tar.zst`, `.zip` or `.tar`, by extension). Filters: `func`, `tags`, `since` (`"7d"` or ms
+   * since the epoch), `withHistory`. Returns what it wrote.
+   */
+  export(path: string, filters: ExportFilters = {}): Promise<TransferCounts> {
+    return exportArchive(this.store, path, filters);
+  }
+
+  /** Imports an archive written by `export`, verifying every object before it is stored. Returns what it stored. */
+  import(path: string, options: ImportOptions = {}): Promise<TransferCounts> {
+    return importArchive(this.store, path, options);
   }
 
   /** Counts of commits and blobs, and where the store is. */

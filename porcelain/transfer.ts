@@ -4,10 +4,11 @@
 // the commits and moves refs (forward only), so a failure midway leaves nothing referenced that
 // is not fully stored. An archive may come from a fork's CI: it is read as hostile (archive.ts).
 import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import { Transform } from "node:stream";
 import { createRequire } from "node:module";
 import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
-import { CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
+import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
 import { ObjectDb } from "../plumbing/objects.js";
@@ -128,11 +129,22 @@ export interface ImportOptions extends ReadLimits {
  */
 export async function importArchive(store: Store, path: string, options: ImportOptions = {}): Promise<TransferCounts> {
   const db = new ObjectDb(store.objects);
+  // Blobs are zstd frames: what they inflate to counts against the same ceiling as the archive.
+  const ceiling = options.maxUnpackedBytes ?? Math.max(statSync(path).size * 100, 1024 ** 3);
+  const inflated = { bytes: 0, ceiling };
   const counts: TransferCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: 0 };
   let manifest: Manifest | null = null;
-  const commits: Commit[] = [];
+  const commits: Array<{ commit: Commit; bytes: Buffer }> = [];
   const refs: Array<{ name: string; id: string }> = [];
   let n = 0;
+  try {
+    await readEntries();
+  } catch (err) {
+    if (err instanceof CashetError) throw err;
+    // A stream error surfacing through an entry (a truncated gzip, a broken zstd frame).
+    throw new InvalidInputError(`${path}: not a readable archive (${((err as Error)?.message ?? String(err)).split("\n")[0]})`);
+  }
+  async function readEntries(): Promise<void> {
   for await (const entry of readArchive(path, options)) {
     n++;
     if (!manifest) {
@@ -162,15 +174,11 @@ export async function importArchive(store: Store, path: string, options: ImportO
       } catch (err) {
         throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)}: ${(err as Error).message}`);
       }
-      commits.push(commit);
-      if (await store.objects.write(id, bytes)) {
-        counts.commits++;
-        counts.bytes += bytes.length;
-      } else {
-        counts.skipped!++;
-      }
+      // Held until every blob is in: a commit object in a store is visible (an index rebuild
+      // would find it), so none is written before all it needs is stored and verified.
+      commits.push({ commit, bytes });
     } else if (isZstdFrame(first)) {
-      const stored = await storeBlob(store, id, first, rest, entry.name);
+      const stored = await storeBlob(store, id, first, rest, entry.name, inflated);
       if (stored === null) counts.skipped!++;
       else {
         counts.blobs++;
@@ -181,19 +189,29 @@ export async function importArchive(store: Store, path: string, options: ImportO
     }
     options.onProgress?.(n);
   }
-  if (!manifest) throw new InvalidInputError(`${path}: an empty archive (no ${MANIFEST})`);
-  if (commits.length !== manifest.commits) throw new InvalidInputError(`${path}: the manifest lists ${manifest.commits} commits but the archive holds ${commits.length} (truncated?)`);
+  }
+  const m = manifest as Manifest | null; // set by readEntries
+  if (!m) throw new InvalidInputError(`${path}: an empty archive (no ${MANIFEST})`);
+  if (commits.length !== m.commits) throw new InvalidInputError(`${path}: the manifest lists ${m.commits} commits but the archive holds ${commits.length} (truncated?)`);
 
   // Everything a commit names must be stored now (or ride inline in it).
-  for (const c of commits) {
+  for (const { commit: c } of commits) {
     for (const b of commitBlobs(c)) {
       if (b.inline) continue;
       if ((await store.objects.size(b.id)) === null) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${b.id.slice(0, 12)}, which is neither in the archive nor in the store`);
     }
   }
-  // Then they become visible: indexed (so every commit a ref reaches is indexed), then refs.
-  const byId = new Map(commits.map((c) => [c.id, c]));
-  for (const c of commits) await store.index.addCommit(c.id);
+  // Then they become visible: stored and indexed (so every commit a ref reaches is indexed), then refs.
+  for (const { commit: c, bytes } of commits) {
+    if (await store.objects.write(c.id, bytes)) {
+      counts.commits++;
+      counts.bytes += bytes.length;
+    } else {
+      counts.skipped!++;
+    }
+    await store.index.addCommit(c.id);
+  }
+  const byId = new Map(commits.map(({ commit: c }) => [c.id, c]));
   for (const r of refs) {
     const commit = byId.get(r.id) ?? (await db.getCommit(r.id));
     if (!commit) throw new InvalidInputError(`archive entry "refs/${r.name}" names commit ${r.id.slice(0, 12)}, which the archive does not hold`);
@@ -217,7 +235,7 @@ async function moveForward(store: Store, db: ObjectDb, ref: string, commit: Comm
 }
 
 /** Streams a blob entry into the store, verifying as it goes: stored only if its content hashes to `id`. Null when it was already stored. */
-async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIterable<Buffer>, name: string): Promise<number | null> {
+async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIterable<Buffer>, name: string, inflated: { bytes: number; ceiling: number }): Promise<number | null> {
   if (!isId(id)) throw new InvalidInputError(`archive entry ${JSON.stringify(name)} is not named by an object id`);
   if ((await store.objects.size(id)) !== null) {
     for await (const _ of rest) void _; // drain; the stored copy was verified when it came
@@ -227,20 +245,28 @@ async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIte
   const hash = createHash("sha256");
   const { DecompressStream } = createRequire(import.meta.url)("zstd-napi") as typeof import("zstd-napi");
   const inflate = new DecompressStream() as unknown as Transform;
-  inflate.on("data", (chunk: Buffer) => hash.update(chunk));
+  inflate.on("data", (chunk: Buffer) => {
+    inflated.bytes += chunk.length;
+    if (inflated.bytes > inflated.ceiling) inflate.destroy(new InvalidInputError(`unpacks to more than ${inflated.ceiling} bytes (a decompression bomb?): refusing it`));
+    else hash.update(chunk);
+  });
   const drained = new Promise<void>((resolve, reject) => {
     inflate.on("end", resolve);
     inflate.on("error", reject);
   });
+  drained.catch(() => undefined); // observed below, after the last chunk; never unhandled meanwhile
   let stored = 0;
   try {
     const feed = async (chunk: Buffer): Promise<void> => {
+      if (inflate.destroyed) await drained; // it failed (a bomb, a broken frame): say why
       stored += chunk.length;
       await writer.write(chunk);
-      if (!inflate.write(chunk)) await new Promise((r) => inflate.once("drain", r));
+      // Room again, or it was destroyed (a bomb, a broken frame): the next chunk finds out which.
+      if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
     };
     await feed(first);
     for await (const chunk of rest) await feed(chunk);
+    if (inflate.destroyed) await drained;
     inflate.end();
     await drained;
   } catch (err) {

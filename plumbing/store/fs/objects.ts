@@ -85,9 +85,8 @@ export class FsObjects implements ObjectStorage {
       await once(out, "close");
     };
     return {
-      write: async (chunk) => {
-        if (!out.write(chunk)) await once(out, "drain");
-      },
+      // Each chunk is on its way to the file before the next is taken, so an abort never races a write.
+      write: (chunk) => new Promise<void>((resolve, reject) => void out.write(chunk, (err) => (err ? reject(err) : resolve()))),
       finish: async (id) => {
         await close();
         const path = objectPath(this.dir, id);
@@ -101,7 +100,12 @@ export class FsObjects implements ObjectStorage {
         return true;
       },
       abort: async () => {
-        out.destroy();
+        // A write may still be in flight: its late failure on a destroyed stream is expected.
+        out.on("error", () => undefined);
+        if (!out.closed) {
+          out.destroy();
+          await once(out, "close");
+        }
         await fs.promises.unlink(temp).catch(() => undefined);
       },
     };
