@@ -80,29 +80,28 @@ test("examples/pipeline: the sweep runs every step once, then nothing; a new lea
   }
 });
 
-test("examples/ci-warmup: job 2, in another checkout with job 1's store restored, executes nothing and writes identical outputs", async () => {
+test("examples/ci-warmup: job 2, in another checkout with only job 1's archive, imports it, executes nothing and writes identical outputs", async () => {
   const t = tempDir();
   const job = (name: string): string => {
     const dir = join(t.dir, name);
     cpSync(join(EXAMPLES, "ci-warmup"), dir, { recursive: true });
     return dir;
   };
-  const run = (dir: string): void => {
+  const run = (dir: string): string =>
     execFileSync("sh", ["ci.sh"], { cwd: dir, encoding: "utf8", env: { ...process.env, CASHET: `${process.execPath} ${CLI}`, CASHET_DAEMON_IDLE_MS: "1000" } });
-  };
   const outputs = (dir: string): Record<string, string> =>
     Object.fromEntries(readdirSync(join(dir, "out")).map((f) => [f, readFileSync(join(dir, "out", f), "utf8")]));
   try {
     const one = job("job-1");
-    run(one);
+    assert.match(run(one), /exported 3 commits/);
     const first = new FsStore(join(one, ".cashet"), { create: false });
     assert.equal((await first.index.stats()).totalCommits, 3);
     await first.stopDaemon();
     await first.close();
 
     const two = job("job-2");
-    cpSync(join(one, ".cashet"), join(two, ".cashet"), { recursive: true }); // what actions/cache restores
-    run(two);
+    cpSync(join(one, "cache.tar.zst"), join(two, "cache.tar.zst")); // what actions/cache restores: the archive only
+    assert.match(run(two), /imported 3 commits/);
     const second = new FsStore(join(two, ".cashet"), { create: false });
     assert.equal((await second.index.stats()).totalCommits, 3, "all three steps were hits");
     assert.deepEqual(outputs(two), outputs(one));
