@@ -28,7 +28,8 @@ const zstd = (): typeof import("zstd-napi") => require("zstd-napi") as typeof im
 
 /** Writes entries into a new archive, streaming: one entry's bytes in memory at a time. */
 export interface ArchiveWriter {
-  add(name: string, bytes: Uint8Array): Promise<void>;
+  /** Adds an entry: its bytes, or its size and its bytes a piece at a time (a large object). */
+  add(name: string, bytes: Uint8Array | { size: number; chunks: AsyncIterable<Uint8Array> }): Promise<void>;
   /** Finishes the archive; resolves once it is on disk. */
   finish(): Promise<void>;
   abort(): void;
@@ -41,8 +42,15 @@ export function writeArchive(path: string, format = formatOf(path)): ArchiveWrit
     const zip = new ZipFile();
     const done = pipeline(zip.outputStream, out);
     return {
-      // Objects are zstd frames already: storing them again compressed is wasted work.
-      add: async (name, bytes) => zip.addBuffer(Buffer.from(bytes), name, { compress: name.endsWith(".json") || !name.startsWith("objects/"), mtime: new Date(0) }),
+      // Objects are zstd frames already: storing them again compressed is wasted work. yazl
+      // writes entries in order; waiting for this one to be consumed keeps one in memory at a time.
+      add: async (name, bytes) => {
+        const size = bytes instanceof Uint8Array ? bytes.length : bytes.size;
+        const source = Readable.from(bytes instanceof Uint8Array ? slices(bytes) : bytes.chunks);
+        const consumed = new Promise<void>((resolve, reject) => source.on("end", resolve).on("error", reject));
+        zip.addReadStream(source, name, { compress: !name.startsWith("objects/"), mtime: new Date(0), size });
+        await consumed;
+      },
       finish: async () => {
         zip.end();
         await done;
@@ -55,10 +63,23 @@ export function writeArchive(path: string, format = formatOf(path)): ArchiveWrit
     format === "tar.gz" ? createGzip() : format === "tar.zst" ? (new (zstd().CompressStream)({ compressionLevel: 3 }) as unknown as Transform) : null;
   const done = compressor ? pipeline(pack, compressor, out) : pipeline(pack, out);
   return {
-    add: (name, bytes) =>
-      new Promise((resolve, reject) => {
-        pack.entry({ name, size: bytes.length, mode: 0o644, mtime: new Date(0), type: "file" }, Buffer.from(bytes), (err) => (err ? reject(err) : resolve()));
-      }),
+    // Written a slice at a time with backpressure, so a slow disk or compressor never makes
+    // entries pile up in memory.
+    add: async (name, bytes) => {
+      const size = bytes instanceof Uint8Array ? bytes.length : bytes.size;
+      const chunks = bytes instanceof Uint8Array ? slices(bytes) : bytes.chunks;
+      await new Promise<void>((resolve, reject) => {
+        let failed = false;
+        const entry = pack.entry({ name, size, mode: 0o644, mtime: new Date(0), type: "file" }, (err) => (err ? ((failed = true), reject(err)) : resolve())) as unknown as NodeJS.WritableStream;
+        void (async () => {
+          for await (const slice of chunks) {
+            if (failed) return;
+            if (!entry.write(slice)) await new Promise<void>((r) => entry.once("drain", () => r()));
+          }
+          entry.end();
+        })().catch(reject);
+      });
+    },
     finish: async () => {
       pack.finalize();
       await done;
@@ -68,6 +89,12 @@ export function writeArchive(path: string, format = formatOf(path)): ArchiveWrit
       out.destroy();
     },
   };
+}
+
+/** 1 MiB views of `bytes` (no copies). */
+function* slices(bytes: Uint8Array): Generator<Buffer> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let off = 0; off < buf.length; off += 1 << 20) yield buf.subarray(off, Math.min(buf.length, off + (1 << 20)));
 }
 
 export interface ReadLimits {

@@ -88,11 +88,12 @@ export async function exportArchive(store: Store, path: string, filters: ExportF
     await out.add(MANIFEST, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     // Blobs before the commits that need them: an import stores what it verified as it goes.
     for (const id of blobIds) {
-      const stored = await store.objects.read(id);
+      // Streamed where the store can (a large output never sits in memory whole).
+      const stored = store.objects.stream ? await store.objects.stream(id) : await store.objects.read(id);
       if (!stored) throw new CorruptObjectError(id, "a chosen run needs it and the store does not have it (try `cashet fsck`)");
       await out.add(`objects/${id}`, stored);
       counts.blobs++;
-      counts.bytes += stored.length;
+      counts.bytes += stored instanceof Uint8Array ? stored.length : stored.size;
       filters.onProgress?.(counts.blobs + counts.commits, total);
     }
     for (const id of commitIds) {

@@ -17,6 +17,8 @@ export interface ObjectStorage {
   size(id: string): Promise<number | null>;
   /** Every stored object whose id starts with `prefix` (all when omitted). */
   list(prefix?: string): AsyncIterable<StoredObject>;
+  /** Optional: the stored bytes of `id` a piece at a time (export of large objects in flat memory), or null when absent. */
+  stream?(id: string): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> } | null>;
   /** Records that `id` was just used (a cache hit). Cheap; never touches the index. */
   touch(id: string): Promise<void>;
   /** When `id` was last touched or written (ms since epoch), or null. */
