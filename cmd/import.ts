@@ -2,6 +2,7 @@
 import { importArchive } from "../porcelain/transfer.js";
 import { formatBytes, JSON_FLAG, out, outJson, parse, positionals, STORE_FLAGS, STORE_HELP, withStore, type Command } from "./common.js";
 import { parseSize } from "../plumbing/units.js";
+import { progress } from "./progress.js";
 
 const HELP = `
   Usage: cashet import <file> [--max-unpacked SIZE]
@@ -34,7 +35,16 @@ const command: Command = {
     const { formatOf } = await import("../porcelain/archive.js");
     formatOf(file!); // an unknown extension is refused before the store is touched
     return withStore(cli.flags, true, async (store) => {
-      const counts = await importArchive(store, file!, maxUnpacked === undefined ? {} : { maxUnpackedBytes: maxUnpacked });
+      const bar = progress(cli.flags.json);
+      let counts;
+      try {
+        counts = await importArchive(store, file!, {
+          ...(maxUnpacked === undefined ? {} : { maxUnpackedBytes: maxUnpacked }),
+          onProgress: (done, total) => bar.update("import", done, total),
+        });
+      } finally {
+        bar.stop();
+      }
       if (cli.flags.json) await outJson(counts);
       else await out(`imported ${counts.commits} commits, ${counts.blobs} blobs and ${counts.refs} refs (${formatBytes(counts.bytes)}); ${counts.skipped} objects were already stored\n`);
       return 0;

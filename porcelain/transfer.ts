@@ -117,7 +117,8 @@ export async function exportArchive(store: Store, path: string, filters: ExportF
 }
 
 export interface ImportOptions extends ReadLimits {
-  onProgress?: (entries: number) => void;
+  /** Told after each entry: entries read so far and the total the manifest announces. */
+  onProgress?: (entries: number, total: number) => void;
 }
 
 /**
@@ -188,7 +189,7 @@ export async function importArchive(store: Store, path: string, options: ImportO
     } else {
       throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)} is neither a commit nor a blob`);
     }
-    options.onProgress?.(n);
+    options.onProgress?.(n, manifest ? 1 + manifest.commits + manifest.blobs + manifest.refs : n);
   }
   }
   const m = manifest as Manifest | null; // set by readEntries
