@@ -134,6 +134,11 @@ describe("export and import round trips", () => {
       assert.deepEqual(await counts({ since: Date.now() + 60_000 }), [0, 0]);
       assert.deepEqual(await counts({ since: "1h" }), [4, 1]);
       await assert.rejects(client.export(join(t.dir, "bad.rar")), /unknown archive format/);
+      // The forced re-run of greet("ada") descends from the first run: only with history does that come along.
+      const forced = (await client.log({ func: "greet", tags: ["team=core"], limit: 1 }))[0]!;
+      const since = Date.parse(forced.createdAt);
+      assert.deepEqual(await counts({ tags: ["team=core"], since }), [1, 0]);
+      assert.deepEqual(await counts({ tags: ["team=core"], since, withHistory: true }), [2, 0]);
     } finally {
       await a.dispose();
     }
