@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   worker: () => import("./worker.js"),
   export: () => import("./export.js"),
   import: () => import("./import.js"),
+  serve: () => import("./serve.js"),
 };
 
 async function usage(): Promise<string> {

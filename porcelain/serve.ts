@@ -1,0 +1,251 @@
+// The HTTP server (SPEC §7): the porcelain over JSON with Koa — a small core of middleware (errors,
+// auth, body limits) and one route per porcelain function. It runs only tasks registered in the
+// server process, by name; no request can make it run code the request carries.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
+import Router from "@koa/router";
+import Koa, { type Context, type Next } from "koa";
+import getRawBody from "raw-body";
+import { CashetError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
+import type { Store } from "../plumbing/store/types.js";
+import { diff } from "./diff.js";
+import { gc } from "./gc.js";
+import { get, resultJson } from "./get.js";
+import { history } from "./history.js";
+import { log } from "./log.js";
+import { run, TaskError, type RunOptions, type TaskSpec } from "./run.js";
+import { show } from "./show.js";
+import { stats } from "./stats.js";
+
+/** Makes the TaskSpec of registered task `name` with these arguments, or null when no task has that name. */
+export type TaskResolver = (name: string, args: unknown[]) => Promise<TaskSpec | null>;
+
+export interface ServeOptions {
+  store: Store;
+  /** The tasks `POST /submit` may run, by name. */
+  tasks: TaskResolver;
+  /** Options a registered task carries (`client.task(fn, { cache: false })`); a request's own win. */
+  taskOptions?: (name: string) => RunOptions;
+  /** Bearer token for every endpoint but /healthz (read-write). */
+  token?: string;
+  /** A second token that may only read (GET and HEAD). */
+  readToken?: string;
+  /** Largest request body read, in bytes (default 1 MiB); 413 beyond, counted on the bytes actually read. */
+  bodyLimit?: number;
+}
+
+/** The Koa application (for tests and embedding); `serve` listens with it. */
+export function createApp(options: ServeOptions): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const router = new Router();
+  const { store } = options;
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+
+  app.use(errors);
+  app.use(auth(options.token, options.readToken));
+
+  router.get("/healthz", (ctx) => {
+    ctx.body = { ok: true };
+  });
+
+  router.post("/submit", async (ctx) => {
+    const body = await jsonBody(ctx, bodyLimit);
+    const name = body.task;
+    if (typeof name !== "string" || name === "") throw new InvalidInputError(`"task" must be the name of a registered task`);
+    const args = body.args ?? [];
+    if (!Array.isArray(args)) throw new InvalidInputError(`"args" must be a JSON array`);
+    const task = await options.tasks(name, args);
+    if (!task) throw new NotFoundError(`no task named ${JSON.stringify(name)} is registered in this server`);
+    const runOptions: RunOptions = { ...(options.taskOptions?.(name) ?? {}) };
+    for (const key of ["force", "cache"] as const) if (body[key] !== undefined) runOptions[key] = bool(body[key], key);
+    for (const key of ["retries", "timeout", "ttl"] as const) if (body[key] !== undefined) runOptions[key] = num(body[key], key);
+    if (body.tags !== undefined) runOptions.tags = tags(body.tags);
+    const result = await run(store, task, runOptions);
+    const value = "value" in result ? result.value : (await get(store, result.commit.id)).value;
+    ctx.body = { commit: result.commit.id, output: result.commit.output!.hash, cached: result.cached, durationMs: result.durationMs, result: resultJson(value) };
+  });
+
+  router.get("/result/:id", async (ctx) => {
+    const { value } = await get(store, ctx.params.id!);
+    if (value instanceof Uint8Array) {
+      ctx.type = "application/octet-stream";
+      ctx.body = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    } else {
+      ctx.body = { result: resultJson(value) };
+    }
+  });
+
+  router.get("/commit/:id", async (ctx) => {
+    ctx.body = await show(store, ctx.params.id!);
+  });
+
+  router.get("/history/:id", async (ctx) => {
+    ctx.body = await history(store, ctx.params.id!);
+  });
+
+  router.get("/diff/:a/:b", async (ctx) => {
+    ctx.body = await diff(store, ctx.params.a!, ctx.params.b!);
+  });
+
+  router.get("/log", async (ctx) => {
+    const q = ctx.query;
+    const one = (k: string): string | undefined => (Array.isArray(q[k]) ? (q[k] as string[])[0] : (q[k] as string | undefined));
+    const tagList = q.tag === undefined ? [] : Array.isArray(q.tag) ? q.tag : [q.tag];
+    const limit = one("limit");
+    const status = one("status");
+    ctx.body = await log(store, {
+      ...(one("func") !== undefined ? { func: one("func") } : {}),
+      ...(status !== undefined ? { status: status as "completed" | "failed" } : {}),
+      tags: tagList,
+      ...(limit !== undefined ? { limit: /^\d+$/.test(limit) ? Number(limit) : NaN } : {}),
+    });
+  });
+
+  router.get("/stats", async (ctx) => {
+    ctx.body = await stats(store);
+  });
+
+  router.post("/gc", async (ctx) => {
+    const body = await jsonBody(ctx, bodyLimit);
+    const olderThan = body.olderThan;
+    const maxSize = body.maxSize;
+    if (olderThan !== undefined && typeof olderThan !== "string" && typeof olderThan !== "number") throw new InvalidInputError(`"olderThan" must be a duration like "7d"`);
+    if (maxSize !== undefined && typeof maxSize !== "string" && typeof maxSize !== "number") throw new InvalidInputError(`"maxSize" must be a size like "500MB"`);
+    ctx.body = await gc(store, {
+      ...(olderThan !== undefined ? { olderThan } : {}),
+      ...(maxSize !== undefined ? { maxSize } : {}),
+      dryRun: body.dryRun === undefined ? false : bool(body.dryRun, "dryRun"),
+    });
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true })); // a known path with another method: 405
+  return app;
+}
+
+export interface Listening {
+  server: Server;
+  url: string;
+  /** Stops taking requests; in-flight ones finish. */
+  close(): Promise<void>;
+}
+
+/** Listens on `host:port` (port 0: any free one). */
+export async function serve(options: ServeOptions & { host?: string; port?: number; requestTimeoutMs?: number }): Promise<Listening> {
+  const app = createApp(options);
+  const server = app.listen(options.port ?? 8000, options.host ?? "127.0.0.1");
+  server.requestTimeout = options.requestTimeoutMs ?? 300_000;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
+  await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
+  const address = server.address() as { address: string; port: number };
+  const host = address.address.includes(":") ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** True when `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+const STATUS: Record<string, number> = { EINVALID: 400, EAMBIGUOUS: 400, ENOTFOUND: 404, ETOOLARGE: 413, EUNAUTHORIZED: 401, EFORBIDDEN: 403, ECONFLICT: 409 };
+
+/** Every error as JSON `{error: {code, message}}` with a status that fits, never a stack trace. */
+async function errors(ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no endpoint ${ctx.method} ${ctx.path}`);
+  } catch (err) {
+    if (err instanceof TaskError) {
+      ctx.status = 422; // the request was fine; the task it named failed
+      ctx.body = { error: { code: "ETASK", message: err.message, commit: err.commit } };
+      return;
+    }
+    if (err instanceof CashetError) {
+      ctx.status = STATUS[err.code] ?? 500;
+      ctx.body = { error: { code: err.code, message: ctx.status === 500 ? "the store cannot serve this request" : err.message } };
+      if (ctx.status === 500) ctx.app.emit("error", err, ctx);
+      return;
+    }
+    const status = (err as { status?: number; expose?: boolean }).status;
+    if (status && status >= 400 && status < 500) {
+      ctx.status = status;
+      ctx.body = { error: { code: status === 413 ? "ETOOLARGE" : status === 405 ? "EMETHOD" : "EINVALID", message: (err as Error).message } };
+      return;
+    }
+    ctx.status = 500;
+    ctx.body = { error: { code: "EINTERNAL", message: "internal error" } };
+    ctx.app.emit("error", err, ctx);
+  }
+}
+
+class HttpError extends CashetError {}
+
+/** Bearer tokens: the read-write one for everything, the read-only one for GET and HEAD; /healthz needs none. */
+function auth(token?: string, readToken?: string): (ctx: Context, next: Next) => Promise<void> {
+  const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
+  const rw = token ? digest(token) : null;
+  const ro = readToken ? digest(readToken) : null;
+  return async (ctx, next) => {
+    if (!rw && !ro) return next();
+    if (ctx.path === "/healthz") return next();
+    const header = ctx.get("authorization");
+    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    if (!given) {
+      ctx.set("WWW-Authenticate", 'Bearer realm="cashet"');
+      throw new HttpError("EUNAUTHORIZED", "missing bearer token");
+    }
+    const d = digest(given); // equal-length digests: the comparison takes the same time whatever was sent
+    if (rw && timingSafeEqual(d, rw)) return next();
+    if (ro && timingSafeEqual(d, ro)) {
+      if (ctx.method === "GET" || ctx.method === "HEAD") return next();
+      throw new HttpError("EFORBIDDEN", "this token may only read");
+    }
+    throw new HttpError("EUNAUTHORIZED", "wrong bearer token");
+  };
+}
+
+/** The JSON object of the request body, read up to `limit` bytes (chunked bodies included). */
+async function jsonBody(ctx: Context, limit: number): Promise<Record<string, unknown>> {
+  let raw: string;
+  try {
+    raw = await getRawBody(ctx.req, { limit, encoding: "utf8", length: ctx.get("content-length") || undefined });
+  } catch (err) {
+    const e = err as { type?: string; message: string };
+    if (e.type === "entity.too.large") throw new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
+    throw new InvalidInputError(`the request body could not be read: ${e.message}`);
+  }
+  if (raw.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new InvalidInputError("the request body is not valid JSON");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new InvalidInputError("the request body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+function bool(v: unknown, key: string): boolean {
+  if (typeof v !== "boolean") throw new InvalidInputError(`"${key}" must be true or false`);
+  return v;
+}
+
+function num(v: unknown, key: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new InvalidInputError(`"${key}" must be a number`);
+  return v;
+}
+
+function tags(v: unknown): Record<string, string> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InvalidInputError(`"tags" must be an object of strings`);
+  for (const [k, x] of Object.entries(v)) if (typeof x !== "string") throw new InvalidInputError(`tag "${k}" must be a string`);
+  return v as Record<string, string>;
+}

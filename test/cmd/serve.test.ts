@@ -1,0 +1,183 @@
+// The HTTP server on an ephemeral port, as a client sees it: every endpoint, every error status,
+// tokens (read-write, read-only, none), body limits on the bytes actually read (chunked too),
+// malformed JSON, unknown tasks, a task that throws — and no request shape that runs code it sends.
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { FsStore } from "../../plumbing/store/fs/store.js";
+import { fileTask } from "../../porcelain/run-file.js";
+import { serve, type Listening } from "../../porcelain/serve.js";
+import { cashet } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixtures.js";
+
+const TASKS = `import { appendFileSync } from "node:fs";
+const log = new URL("./calls.log", import.meta.url).pathname;
+export function add(a, b) { appendFileSync(log, "add\\n"); return a + b; }
+export function boom(why) { throw new RangeError("refused: " + why); }
+export function bytes(n) { return Buffer.alloc(n, 65); }
+export async function slow(ms) { await new Promise((r) => setTimeout(r, ms)); return "slept " + ms; }
+`;
+const NAMES = new Set(["add", "boom", "bytes", "slow"]);
+
+describe("cashet serve", () => {
+  const t = tempDir("cashet-serve-");
+  const project = join(t.dir, "project");
+  mkdirSync(project);
+  writeFileSync(join(project, "tasks.mjs"), TASKS);
+  const store = new FsStore(join(t.dir, "store"));
+  const tasks = async (name: string, args: unknown[]) => (NAMES.has(name) ? fileTask({ file: join(project, "tasks.mjs"), exportName: name, args }) : null);
+  let open: Listening;
+  let secured: Listening;
+  before(async () => {
+    open = await serve({ store, tasks, port: 0, bodyLimit: 4096 });
+    secured = await serve({ store, tasks, port: 0, token: "rw-token", readToken: "ro-token" });
+  });
+  after(async () => {
+    await open.close();
+    await secured.close();
+    await store.stopDaemon();
+    await store.close();
+    t.remove();
+  });
+  const call = async (base: Listening, method: string, path: string, body?: unknown, token?: string) => {
+    const res = await fetch(base.url + path, {
+      method,
+      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: any = null; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, text, type: res.headers.get("content-type") ?? "" };
+  };
+
+  test("POST /submit runs a registered task and answers like run --json; the second call is a hit", async () => {
+    const first = await call(open, "POST", "/submit", { task: "add", args: [2, 3], tags: { via: "http" } });
+    assert.equal(first.status, 200);
+    assert.equal(first.json.result, 5);
+    assert.equal(first.json.cached, false);
+    assert.deepEqual(Object.keys(first.json).sort(), ["cached", "commit", "durationMs", "output", "result"]);
+    const again = await call(open, "POST", "/submit", { task: "add", args: [2, 3] });
+    assert.equal(again.json.cached, true);
+    assert.equal(again.json.commit, first.json.commit);
+    const forced = await call(open, "POST", "/submit", { task: "add", args: [2, 3], force: true });
+    assert.equal(forced.json.cached, false);
+  });
+
+  test("GET /result, /commit, /history, /diff, /log, /stats and POST /gc", async () => {
+    const a = (await call(open, "POST", "/submit", { task: "add", args: [10, 1] })).json.commit as string;
+    const b = (await call(open, "POST", "/submit", { task: "add", args: [10, 2] })).json.commit as string;
+    assert.deepEqual((await call(open, "GET", `/result/${a.slice(0, 12)}`)).json, { result: 11 });
+    const bin = (await call(open, "POST", "/submit", { task: "bytes", args: [5] })).json.commit as string;
+    const raw = await call(open, "GET", `/result/${bin}`);
+    assert.equal(raw.type, "application/octet-stream");
+    assert.equal(raw.text, "AAAAA");
+    const commit = await call(open, "GET", `/commit/${a}`);
+    assert.equal(commit.json.id, a);
+    assert.equal(commit.json.func.name, "add");
+    assert.equal((await call(open, "GET", `/history/${a}`)).json[0].id, a);
+    const d = await call(open, "GET", `/diff/${a}/${b}`);
+    assert.equal(d.json.argsChanged, true);
+    assert.equal(d.json.funcChanged, false);
+    const logged = await call(open, "GET", "/log?func=add&limit=2");
+    assert.equal(logged.json.length, 2);
+    assert.ok(logged.json.every((c: { func: { name: string } }) => c.func.name === "add"));
+    assert.deepEqual((await call(open, "GET", "/log?tag=via=http")).json.map((c: { tags: object }) => c.tags), [{ via: "http" }]);
+    assert.ok((await call(open, "GET", "/stats")).json.totalCommits >= 4);
+    const dry = await call(open, "POST", "/gc", { olderThan: "0s", dryRun: true });
+    assert.equal(dry.status, 200);
+    assert.equal(dry.json.dryRun, true);
+    assert.ok(dry.json.commits >= 4);
+    assert.deepEqual((await call(open, "GET", "/healthz")).json, { ok: true });
+  });
+
+  test("errors are JSON with a fitting status and never a stack: 400, 404, 405, 413, 422", async () => {
+    const cases: Array<[string, string, unknown, number, string]> = [
+      ["POST", "/submit", "{not json", 400, "EINVALID"],
+      ["POST", "/submit", [1, 2], 400, "EINVALID"],
+      ["POST", "/submit", { task: "add", args: "2,3" }, 400, "EINVALID"],
+      ["POST", "/submit", { task: "add", args: [1, 1], retries: "many" }, 400, "EINVALID"],
+      ["POST", "/submit", { task: "add", args: [1, 1], tags: { n: 1 } }, 400, "EINVALID"],
+      ["POST", "/submit", { task: "nope" }, 404, "ENOTFOUND"],
+      ["GET", "/commit/zz", undefined, 400, "EINVALID"],
+      ["GET", `/commit/${"0".repeat(12)}`, undefined, 404, "ENOTFOUND"],
+      ["GET", "/log?limit=lots", undefined, 400, "EINVALID"],
+      ["GET", "/log?status=weird", undefined, 400, "EINVALID"],
+      ["POST", "/gc", { olderThan: "soon" }, 400, "EINVALID"],
+      ["GET", "/nowhere", undefined, 404, "ENOTFOUND"],
+      ["DELETE", "/stats", undefined, 405, "EMETHOD"],
+      ["POST", "/submit", { task: "add", args: ["x".repeat(5000)] }, 413, "ETOOLARGE"],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const r = await call(open, method, path, body);
+      assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 40)}: ${r.text}`);
+      assert.equal(r.json?.error?.code, code, `${method} ${path}: ${r.text}`);
+      assert.doesNotMatch(r.text, /\bat .*\.js:\d+/, "no stack trace");
+    }
+    const failed = await call(open, "POST", "/submit", { task: "boom", args: ["no"] });
+    assert.equal(failed.status, 422);
+    assert.equal(failed.json.error.code, "ETASK");
+    assert.match(failed.json.error.message, /refused: no/);
+    assert.match(failed.json.error.commit, /^[0-9a-f]{64}$/);
+    assert.doesNotMatch(failed.text, /RangeError: refused: no\n\s+at /);
+  });
+
+  test("a chunked body is limited on the bytes actually read", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(open.url + "/submit", { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.write('{"task":"add","args":["');
+      for (let i = 0; i < 10; i++) req.write("y".repeat(1000));
+      req.end('"]}');
+    });
+    assert.equal(status, 413);
+  });
+
+  test("tokens: none is 401, the read-write one does everything, the read-only one may only read, /healthz is open", async () => {
+    assert.equal((await call(secured, "GET", "/stats")).status, 401);
+    assert.equal((await call(secured, "GET", "/stats", undefined, "wrong")).status, 401);
+    assert.equal((await call(secured, "GET", "/healthz")).status, 200);
+    assert.equal((await call(secured, "GET", "/stats", undefined, "ro-token")).status, 200);
+    const denied = await call(secured, "POST", "/submit", { task: "add", args: [1, 2] }, "ro-token");
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error.code, "EFORBIDDEN");
+    assert.equal((await call(secured, "POST", "/gc", { dryRun: true }, "ro-token")).status, 403);
+    assert.equal((await call(secured, "POST", "/submit", { task: "add", args: [1, 2] }, "rw-token")).json.result, 3);
+  });
+
+  test("no request shape runs code it sends: only registered task names run, arguments are data", async () => {
+    for (const task of ["constructor", "__proto__", "toString", "hasOwnProperty", "../tasks.mjs#add", "process.exit", "eval", "() => 1", ""]) {
+      const r = await call(open, "POST", "/submit", { task, args: [] });
+      assert.ok(r.status === 404 || r.status === 400, `${JSON.stringify(task)}: ${r.status}`);
+    }
+    const r = await call(open, "POST", "/submit", { task: "add", args: ["require('fs').writeFileSync('/tmp/owned','x')", "; process.exit(1)"] });
+    assert.equal(r.json.result, "require('fs').writeFileSync('/tmp/owned','x'); process.exit(1)", "strings stay strings");
+    assert.equal((await call(open, "GET", "/healthz")).status, 200, "the server is still up");
+  });
+
+  test("shutdown lets a request in flight finish", async () => {
+    const extra = await serve({ store, tasks, port: 0 });
+    const inflight = call(extra, "POST", "/submit", { task: "slow", args: [400] });
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = extra.close();
+    const r = await inflight;
+    assert.equal(r.json.result, "slept 400");
+    await closed;
+  });
+
+  test("the CLI refuses a non-loopback address without a token, and a bad port, with exit 2", async () => {
+    const r = await cashet(["serve", "--host", "0.0.0.0", "--port", "0", "--store", join(t.dir, "cli-store")]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^cashet: refusing to serve on 0\.0\.0\.0 without a token[^\n]*\n$/);
+    const p = await cashet(["serve", "--port", "99999"]);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /--port must be 0–65535/);
+  });
+});
