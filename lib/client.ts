@@ -14,6 +14,7 @@ import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
 import type { Executor, RemoteRunner } from "../porcelain/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
+import { isLoopback, serve, type Listening } from "../porcelain/serve.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { exportArchive, importArchive, type ExportFilters, type ImportOptions, type TransferCounts } from "../porcelain/transfer.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
@@ -74,6 +75,9 @@ export interface ClientLogOptions extends Omit<LogOptions, "tags"> {
   tags?: TagFilter;
 }
 
+/** Marks a function made by `client.task` with what it wraps. */
+const TASK = Symbol("cashet.task");
+
 export class Client {
   readonly store: Store;
   private readonly options: ClientOptions;
@@ -103,7 +107,38 @@ export class Client {
 
   /** `fn` with fixed options: `const t = client.task(fn, { tags }); await t(...args)`. */
   task<P extends unknown[], R>(fn: (...args: P) => R, options: CallOptions = {}): (...args: Args<P>) => Promise<ResultRef<Awaited<R>>> {
-    return (...args) => this.run(fn, { ...options, args });
+    const bound = (...args: Args<P>): Promise<ResultRef<Awaited<R>>> => this.run(fn, { ...options, args });
+    // What `serve` needs to register it: the function itself and the options it carries.
+    Object.defineProperty(bound, TASK, { value: { fn, options } });
+    return bound;
+  }
+
+  /**
+   * Serves this client's store over HTTP (SPEC §7) with `tasks` registered by name — functions, or
+   * `client.task(fn, options)` whose options apply unless a request overrides them. Listens on
+   * `host` (default 127.0.0.1) and `port` (default 8000; 0 for any free one); `token` /
+   * `readToken` require bearer tokens. Resolves once listening; `close()` stops it gracefully.
+   */
+  async serve(options: { tasks?: Record<string, AnyFn>; host?: string; port?: number; token?: string; readToken?: string; bodyLimit?: number } = {}): Promise<Listening> {
+    const { tasks = {}, ...rest } = options;
+    const registered = new Map(
+      Object.entries(tasks).map(([name, f]) => {
+        const meta = (f as { [TASK]?: { fn: AnyFn; options: CallOptions } })[TASK];
+        return [name, meta ?? { fn: f, options: {} }] as const;
+      }),
+    );
+    const host = rest.host ?? "127.0.0.1";
+    if (!rest.token && !isLoopback(host)) throw new InvalidInputError(`refusing to serve on ${host} without a token`);
+    return serve({
+      store: this.store,
+      ...rest,
+      host,
+      tasks: async (name, args) => {
+        const entry = registered.get(name);
+        return entry && Object.hasOwn(tasks, name) ? this.taskOf(entry.fn, args) : null;
+      },
+      taskOptions: (name) => ({ serializer: this.options.serializer, serializers: this.options.serializers, ...(registered.get(name)?.options ?? {}) }),
+    });
   }
 
   /**

@@ -8,6 +8,7 @@ export type { CommitDiff } from "../porcelain/diff.js";
 export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
 export type { PinResult } from "../porcelain/pin.js";
 export type { ExportFilters, ImportOptions, TransferCounts } from "../porcelain/transfer.js";
+export type { Listening } from "../porcelain/serve.js";
 export { context, type TaskContext } from "../porcelain/context.js";
 export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
 export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/executor.js";

@@ -181,3 +181,37 @@ describe("cashet serve", () => {
     assert.match(p.stderr, /--port must be 0–65535/);
   });
 });
+
+let ticks = 0;
+export function tick(label: string): string {
+  ticks++;
+  return `${label}:${ticks > 0 ? "ran" : "?"}`;
+}
+export function square(x: number): number {
+  return x * x;
+}
+
+describe("client.serve", () => {
+  test("registers functions and client.task() wrappers by name; a task's own options apply unless the request overrides them", async () => {
+    const { Client } = await import("../../lib/client.js");
+    const { MemoryStore } = await import("../../plumbing/store/memory.js");
+    const client = new Client({ store: new MemoryStore() });
+    const server = await client.serve({ port: 0, tasks: { square, tick: client.task(tick, { cache: false }) } });
+    try {
+      const post = async (body: unknown) => (await fetch(`${server.url}/submit`, { method: "POST", body: JSON.stringify(body) })).json() as Promise<{ result: unknown; cached: boolean }>;
+      assert.deepEqual([(await post({ task: "square", args: [7] })).result, (await post({ task: "square", args: [7] })).cached], [49, true]);
+      const before = ticks;
+      assert.equal((await post({ task: "tick", args: ["a"] })).cached, false);
+      assert.equal((await post({ task: "tick", args: ["a"] })).cached, false, "cache: false from client.task applies");
+      assert.equal(ticks - before, 2);
+      await post({ task: "tick", args: ["b"], cache: true });
+      assert.equal((await post({ task: "tick", args: ["b"], cache: true })).cached, true, "the request's cache: true wins");
+      const unknown = await fetch(`${server.url}/submit`, { method: "POST", body: JSON.stringify({ task: "hasOwnProperty" }) });
+      assert.equal(unknown.status, 404);
+    } finally {
+      await server.close();
+      await client.close();
+    }
+    await assert.rejects(client.serve({ host: "0.0.0.0", port: 0 }), /without a token/);
+  });
+});
