@@ -6,7 +6,11 @@ import type { Server } from "node:http";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import getRawBody from "raw-body";
+import { commitBlobs } from "../plumbing/commit.js";
 import { CashetError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
+import { isId } from "../plumbing/ids.js";
+import { decodeObject, ObjectDb } from "../plumbing/objects.js";
+import { assertRefName } from "../plumbing/refs.js";
 import type { Store } from "../plumbing/store/types.js";
 import { diff } from "./diff.js";
 import { gc } from "./gc.js";
@@ -30,8 +34,10 @@ export interface ServeOptions {
   token?: string;
   /** A second token that may only read (GET and HEAD). */
   readToken?: string;
-  /** Largest request body read, in bytes (default 1 MiB); 413 beyond, counted on the bytes actually read. */
+  /** Largest JSON request body read, in bytes (default 1 MiB); 413 beyond, counted on the bytes actually read. */
   bodyLimit?: number;
+  /** Largest object upload (`PUT /objects/:id`), in bytes (default 1 GiB). */
+  objectLimit?: number;
 }
 
 /** The Koa application (for tests and embedding); `serve` listens with it. */
@@ -41,6 +47,7 @@ export function createApp(options: ServeOptions): Koa {
   const router = new Router();
   const { store } = options;
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const objectLimit = options.objectLimit ?? 1024 ** 3;
 
   app.use(errors);
   app.use(auth(options.token, options.readToken));
@@ -119,6 +126,82 @@ export function createApp(options: ServeOptions): Koa {
     });
   });
 
+  // --- the remote cache: another machine's store reads and writes objects and refs here ---
+
+  router.head("/objects/:id", async (ctx) => {
+    const size = await store.objects.size(objectId(ctx.params.id!));
+    if (size === null) throw new NotFoundError(`no object ${ctx.params.id}`);
+    ctx.status = 200;
+    ctx.length = size;
+  });
+
+  router.get("/objects/:id", async (ctx) => {
+    const id = objectId(ctx.params.id!);
+    const stored = await store.objects.read(id);
+    const read = stored && decodeObject(id, stored);
+    // Verified before it leaves: a damaged object is not served (and fsck will report it).
+    if (!read || read.kind === "missing" || read.kind === "corrupt") throw new NotFoundError(`no sound object ${id}`);
+    ctx.type = "application/octet-stream";
+    ctx.set("x-cashet-kind", read.kind);
+    ctx.body = Buffer.from(stored!);
+  });
+
+  router.put("/objects/:id", async (ctx) => {
+    const id = objectId(ctx.params.id!);
+    const bytes = await rawBody(ctx, objectLimit);
+    const read = decodeObject(id, bytes);
+    if (read.kind === "corrupt" || read.kind === "missing") throw new InvalidInputError(`the uploaded bytes are not object ${id}: ${read.kind === "corrupt" ? read.reason : "empty"}`);
+    if (read.kind === "commit") {
+      // A commit lands only with everything it names: the store never references what it lacks.
+      for (const b of commitBlobs(read.commit)) {
+        if (!b.inline && (await store.objects.size(b.id)) === null) throw new HttpError("ECONFLICT", `commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
+      }
+    }
+    const existing = await store.objects.read(id);
+    if (existing) {
+      // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
+      if (!Buffer.from(existing).equals(bytes)) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
+      ctx.status = 200;
+      ctx.body = { id, created: false };
+      return;
+    }
+    const created = await store.objects.write(id, bytes);
+    if (read.kind === "commit") await store.index.addCommit(id);
+    ctx.status = created ? 201 : 200;
+    ctx.body = { id, created };
+  });
+
+  router.post("/objects/have", async (ctx) => {
+    const body = await jsonBody(ctx, bodyLimit);
+    const ids = body.ids;
+    if (!Array.isArray(ids) || ids.length > 10_000 || !ids.every((x) => typeof x === "string" && isId(x))) throw new InvalidInputError(`"ids" must be a list of at most 10000 object ids`);
+    const have: string[] = [];
+    for (const id of ids as string[]) if ((await store.objects.size(id)) !== null) have.push(id);
+    ctx.body = { have };
+  });
+
+  router.get("/refs/:kind/:name", async (ctx) => {
+    const name = refName(`${ctx.params.kind}/${ctx.params.name}`);
+    const id = await store.refs.read(name);
+    if (!id) throw new NotFoundError(`no ref ${name}`);
+    ctx.body = { name, id };
+  });
+
+  router.put("/refs/:kind/:name", async (ctx) => {
+    const name = refName(`${ctx.params.kind}/${ctx.params.name}`);
+    const body = await jsonBody(ctx, bodyLimit);
+    const id = body.id;
+    if (typeof id !== "string" || !isId(id)) throw new InvalidInputError(`"id" must be a commit id`);
+    const commit = await new ObjectDb(store.objects).getCommit(id);
+    if (!commit) throw new HttpError("ECONFLICT", `commit ${id.slice(0, 12)} is not stored here: upload it first`);
+    if (name.startsWith("fp/") && commit.fingerprint !== name.slice(3)) throw new InvalidInputError(`commit ${id.slice(0, 12)} is a run of another call than ${name}`);
+    const expected = body.expected === undefined ? undefined : body.expected === null ? null : String(body.expected);
+    if (expected && !isId(expected)) throw new InvalidInputError(`"expected" must be a commit id or null`);
+    const updated = await store.refs.update(name, id, expected);
+    if (!updated) throw new HttpError("ECONFLICT", `ref ${name} moved meanwhile`);
+    ctx.body = { name, id };
+  });
+
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true })); // a known path with another method: 405
   return app;
@@ -189,7 +272,7 @@ async function errors(ctx: Context, next: Next): Promise<void> {
 
 class HttpError extends CashetError {}
 
-/** Bearer tokens: the read-write one for everything, the read-only one for GET and HEAD; /healthz needs none. */
+/** Bearer tokens: the read-write one for everything, the read-only one for reads; /healthz needs none. */
 function auth(token?: string, readToken?: string): (ctx: Context, next: Next) => Promise<void> {
   const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
   const rw = token ? digest(token) : null;
@@ -206,23 +289,28 @@ function auth(token?: string, readToken?: string): (ctx: Context, next: Next) =>
     const d = digest(given); // equal-length digests: the comparison takes the same time whatever was sent
     if (rw && timingSafeEqual(d, rw)) return next();
     if (ro && timingSafeEqual(d, ro)) {
-      if (ctx.method === "GET" || ctx.method === "HEAD") return next();
+      // Reads: GET and HEAD, and the batch question "which of these do you have" (a POST only for its body).
+      if (ctx.method === "GET" || ctx.method === "HEAD" || (ctx.method === "POST" && ctx.path === "/objects/have")) return next();
       throw new HttpError("EFORBIDDEN", "this token may only read");
     }
     throw new HttpError("EUNAUTHORIZED", "wrong bearer token");
   };
 }
 
-/** The JSON object of the request body, read up to `limit` bytes (chunked bodies included). */
-async function jsonBody(ctx: Context, limit: number): Promise<Record<string, unknown>> {
-  let raw: string;
+/** The request body's bytes, read up to `limit` (chunked bodies included); 413 beyond. */
+async function rawBody(ctx: Context, limit: number): Promise<Buffer> {
   try {
-    raw = await getRawBody(ctx.req, { limit, encoding: "utf8", length: ctx.get("content-length") || undefined });
+    return await getRawBody(ctx.req, { limit, length: ctx.get("content-length") || undefined });
   } catch (err) {
     const e = err as { type?: string; message: string };
     if (e.type === "entity.too.large") throw new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
     throw new InvalidInputError(`the request body could not be read: ${e.message}`);
   }
+}
+
+/** The JSON object of the request body, read up to `limit` bytes (chunked bodies included). */
+async function jsonBody(ctx: Context, limit: number): Promise<Record<string, unknown>> {
+  const raw = (await rawBody(ctx, limit)).toString("utf8");
   if (raw.trim() === "") return {};
   let body: unknown;
   try {
@@ -232,6 +320,19 @@ async function jsonBody(ctx: Context, limit: number): Promise<Record<string, unk
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw new InvalidInputError("the request body must be a JSON object");
   return body as Record<string, unknown>;
+}
+
+function objectId(s: string): string {
+  if (!isId(s)) throw new InvalidInputError(`${JSON.stringify(s.slice(0, 80))} is not an object id (64 hex digits)`);
+  return s;
+}
+
+function refName(s: string): string {
+  try {
+    return assertRefName(decodeURIComponent(s));
+  } catch {
+    throw new InvalidInputError(`${JSON.stringify(s.slice(0, 80))} is not a ref name (fp/<fingerprint> or pin/<name>)`);
+  }
 }
 
 function bool(v: unknown, key: string): boolean {

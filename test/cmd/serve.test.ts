@@ -215,3 +215,64 @@ describe("client.serve", () => {
     await assert.rejects(client.serve({ host: "0.0.0.0", port: 0 }), /without a token/);
   });
 });
+
+describe("remote-cache endpoints", () => {
+  test("objects: verified uploads, write-once (409 for other bytes), HEAD/GET, have; refs: lookups and guarded moves; read-only tokens cannot write", async () => {
+    const { MemoryStore } = await import("../../plumbing/store/memory.js");
+    const { compress } = await import("../../plumbing/compress.js");
+    const { encodeCommit } = await import("../../plumbing/commit.js");
+    const { sha256 } = await import("../../plumbing/ids.js");
+    const { makeRecord } = await import("../helpers/fixtures.js");
+    const store = new MemoryStore();
+    const server = await serve({ store, tasks: async () => null, port: 0, token: "rw", readToken: "ro" });
+    const req = (method: string, path: string, body?: Buffer | string, token = "rw") =>
+      fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { body } : {}) });
+    try {
+      const content = Buffer.from("a result worth sharing ".repeat(100));
+      const id = sha256(content);
+      const frame = compress(content);
+      assert.equal((await req("HEAD", `/objects/${id}`)).status, 404);
+      assert.equal((await req("PUT", `/objects/${id}`, frame, "ro")).status, 403, "a read-only token cannot upload");
+      assert.equal((await req("PUT", `/objects/${sha256("something else")}`, frame)).status, 400, "bytes that are not the id are refused");
+      const put = await req("PUT", `/objects/${id}`, frame);
+      assert.equal(put.status, 201);
+      assert.equal((await req("PUT", `/objects/${id}`, frame)).status, 200, "the same bytes again are fine");
+      const head = await req("HEAD", `/objects/${id}`, undefined, "ro");
+      assert.equal(head.status, 200);
+      assert.equal(Number(head.headers.get("content-length")), frame.length);
+      const got = await req("GET", `/objects/${id}`, undefined, "ro");
+      assert.equal(got.headers.get("x-cashet-kind"), "blob");
+      assert.ok(Buffer.from(await got.arrayBuffer()).equals(frame));
+      // A poisoning attempt: other (valid-looking) bytes under a stored id.
+      await store.objects.delete(id);
+      await store.objects.write(id, frame);
+      const poison = compress(Buffer.from("poison"));
+      const refused = await req("PUT", `/objects/${id}`, poison);
+      assert.ok(refused.status === 400 || refused.status === 409);
+      assert.ok(Buffer.from((await store.objects.read(id))!).equals(frame), "the stored bytes are untouched");
+
+      const have = await (await req("POST", "/objects/have", JSON.stringify({ ids: [id, sha256("absent")] }), "ro")).json();
+      assert.deepEqual(have, { have: [id] });
+
+      // A commit lands only after what it names; then a ref may point at it.
+      const record = makeRecord({ seed: "remote", outputId: sha256("not uploaded"), outputSize: 9 });
+      const { id: commitId, bytes } = encodeCommit(record);
+      const early = await req("PUT", `/objects/${commitId}`, bytes);
+      assert.equal(early.status, 409);
+      const ok = makeRecord({ seed: "remote-ok", outputId: id, outputSize: content.length });
+      const enc = encodeCommit(ok);
+      assert.equal((await req("PUT", `/objects/${enc.id}`, enc.bytes)).status, 201);
+      assert.ok(await store.index.entry(enc.id), "an uploaded commit is indexed");
+      const ref = `fp/${ok.fingerprint}`;
+      assert.equal((await req("GET", `/refs/${ref}`)).status, 404);
+      assert.equal((await req("PUT", `/refs/${ref}`, JSON.stringify({ id: enc.id, expected: null }))).status, 200);
+      assert.deepEqual(await (await req("GET", `/refs/${ref}`, undefined, "ro")).json(), { name: ref, id: enc.id });
+      assert.equal((await req("PUT", `/refs/${ref}`, JSON.stringify({ id: enc.id, expected: null }), "ro")).status, 403);
+      assert.equal((await req("PUT", `/refs/fp/${"0".repeat(64)}`, JSON.stringify({ id: enc.id }))).status, 400, "a run of another call");
+      assert.equal((await req("GET", "/objects/not-an-id")).status, 400);
+    } finally {
+      await server.close();
+      await store.close();
+    }
+  });
+});
