@@ -26,6 +26,7 @@ const STORE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "E
 export const STORE_FLAGS = {
   store: { type: "string" },
   redis: { type: "string" },
+  remote: { type: "string" },
 } as const;
 
 export const JSON_FLAG = {
@@ -33,7 +34,9 @@ export const JSON_FLAG = {
 } as const;
 
 export const STORE_HELP = `  --store DIR   the store (default: $CASHET_DIR, else ./.cashet)
-  --redis URL   a shared store on Redis instead (default: $CASHET_REDIS; key prefix $CASHET_REDIS_PREFIX)`;
+  --redis URL   a shared store on Redis instead (default: $CASHET_REDIS; key prefix $CASHET_REDIS_PREFIX)
+  --remote URL  a cashet serve server to read through and write through to (default: $CASHET_REMOTE;
+                token $CASHET_REMOTE_TOKEN)`;
 
 /** A command: its one-line summary (for `cashet --help`) and its entry point. */
 export interface Command {
@@ -124,9 +127,9 @@ export function positionals(input: string[], names: string[], optional = 0): str
   return input;
 }
 
-/** Opens the store from --redis / $CASHET_REDIS or --store / $CASHET_DIR, runs `fn`, and closes it. */
-export async function withStore<T>(flags: { store?: string; redis?: string }, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ dir: flags.store, redis: flags.redis, create });
+/** Opens the store from --redis / $CASHET_REDIS or --store / $CASHET_DIR (and --remote / $CASHET_REMOTE), runs `fn`, and closes it. */
+export async function withStore<T>(flags: { store?: string; redis?: string; remote?: string }, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ dir: flags.store, redis: flags.redis, remote: flags.remote, create });
   try {
     return await fn(store);
   } finally {

@@ -103,7 +103,7 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--redis", "--store", "--tag", "--retries", "--timeout", "--ttl", "-o", "--output", "--args-json"]);
+const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "-o", "--output", "--args-json"]);
 
 /** The flags before the target (`run --force f.js …`), the target, and the words after it. */
 function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {

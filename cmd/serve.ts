@@ -52,7 +52,7 @@ const command: Command = {
       const file = resolve(cli.flags.tasks);
       for (const name of await loadModuleExports(file)) registered.set(name, file);
     }
-    const store = await openStore({ dir: cli.flags.store, redis: cli.flags.redis, create: true });
+    const store = await openStore({ dir: cli.flags.store, redis: cli.flags.redis, remote: cli.flags.remote, create: true });
     const listening = await serve({
       store,
       host: cli.flags.host,

@@ -8,7 +8,9 @@ import { InvalidInputError } from "../plumbing/errors.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
 import { hashFunctionObject } from "../plumbing/hash/runtime.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
-import { storeDir } from "../plumbing/store/open.js";
+import { HttpStore } from "../plumbing/store/http/store.js";
+import { remoteCache, storeDir } from "../plumbing/store/open.js";
+import { RemoteCachedStore } from "../plumbing/store/remote.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
@@ -46,6 +48,12 @@ export interface ClientOptions {
    * parallelism and hard timeouts. The caller owns it: `close()` does not close it.
    */
   executor?: Executor | RemoteRunner;
+  /**
+   * A `cashet serve` server to read through and write through to: its URL, or `{ url, token }`.
+   * Defaults to $CASHET_REMOTE (token $CASHET_REMOTE_TOKEN) when `store` is not given; `false`
+   * turns that off.
+   */
+  remote?: string | { url: string; token?: string } | false;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
@@ -84,8 +92,12 @@ export class Client {
 
   constructor(options: ClientOptions = {}) {
     this.options = options;
-    this.store = options.store ?? new FsStore(options.storeDir ?? storeDir());
-    if (this.store instanceof FsStore) keepAnalysesIn(this.store.location);
+    const local = options.store ?? new FsStore(options.storeDir ?? storeDir());
+    if (local instanceof FsStore) keepAnalysesIn(local.location);
+    const given = options.remote;
+    const remote =
+      given === false ? null : typeof given === "string" ? { url: given } : given ?? (options.store ? null : remoteCache());
+    this.store = remote ? new RemoteCachedStore(local, new HttpStore(remote.url, remote.token ? { token: remote.token } : {})) : local;
   }
 
   /** Runs `fn(...args)` through the cache. */

@@ -25,7 +25,9 @@ export {
 } from "../plumbing/serializers.js";
 export { FsStore, type FsStoreOptions } from "../plumbing/store/fs/store.js";
 export { MemoryStore } from "../plumbing/store/memory.js";
-export { openStore, storeDir, type OpenStoreOptions } from "../plumbing/store/open.js";
+export { HttpStore, UnsupportedError, type HttpStoreOptions } from "../plumbing/store/http/store.js";
+export { RemoteCachedStore, type RemoteCacheOptions } from "../plumbing/store/remote.js";
+export { openStore, storeDir, remoteCache, type OpenStoreOptions } from "../plumbing/store/open.js";
 export type {
   Store,
   ObjectStorage,

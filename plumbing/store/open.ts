@@ -1,5 +1,6 @@
 // Which store a command uses: --redis URL (else $CASHET_REDIS) for a shared Redis store;
-// otherwise --store DIR, else $CASHET_DIR, else ./.cashet.
+// otherwise --store DIR, else $CASHET_DIR, else ./.cashet. --remote URL (else $CASHET_REMOTE)
+// puts a `cashet serve` server behind it as a read-through, write-through cache.
 import { FsStore } from "./fs/store.js";
 import type { Store } from "./types.js";
 
@@ -8,6 +9,10 @@ export interface OpenStoreOptions {
   dir?: string;
   /** A Redis URL (`redis://host:6379/0`); defaults to $CASHET_REDIS. Wins over `dir`. */
   redis?: string;
+  /** A `cashet serve` URL to read through and write through to; defaults to $CASHET_REMOTE. */
+  remote?: string;
+  /** Its bearer token; defaults to $CASHET_REMOTE_TOKEN. */
+  remoteToken?: string;
   /** Create the store if missing (writing commands); readers fail on a missing store. */
   create?: boolean;
 }
@@ -22,13 +27,27 @@ export function redisUrl(redis?: string): string | null {
   return redis || process.env.CASHET_REDIS || null;
 }
 
+/** The remote cache asked for (option, else $CASHET_REMOTE) and its token, or null. */
+export function remoteCache(remote?: string, token?: string): { url: string; token?: string } | null {
+  const url = remote || process.env.CASHET_REMOTE;
+  if (!url) return null;
+  const t = token || process.env.CASHET_REMOTE_TOKEN;
+  return t ? { url, token: t } : { url };
+}
+
 /** Opens the store a command asked for. Throws StoreUnavailableError for a missing directory store when not creating. */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const url = redisUrl(options.redis);
+  let store: Store;
   if (url) {
     // Loaded only for Redis: a directory store's commands never pay for ioredis.
     const { RedisStore } = await import("./redis/store.js");
-    return new RedisStore(url).ready();
+    store = await new RedisStore(url).ready();
+  } else {
+    store = new FsStore(storeDir(options.dir), { create: options.create ?? false });
   }
-  return new FsStore(storeDir(options.dir), { create: options.create ?? false });
+  const remote = remoteCache(options.remote, options.remoteToken);
+  if (!remote) return store;
+  const [{ HttpStore }, { RemoteCachedStore }] = await Promise.all([import("./http/store.js"), import("./remote.js")]);
+  return new RemoteCachedStore(store, new HttpStore(remote.url, remote.token ? { token: remote.token } : {}));
 }
