@@ -6,7 +6,7 @@ import type { Server } from "node:http";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import getRawBody from "raw-body";
-import { commitBlobs } from "../plumbing/commit.js";
+import { commitBlobs, inlineBlob } from "../plumbing/commit.js";
 import { CashetError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
@@ -20,6 +20,7 @@ import { log } from "./log.js";
 import { run, TaskError, type RunOptions, type TaskSpec } from "./run.js";
 import { show } from "./show.js";
 import { stats } from "./stats.js";
+import { webRoutes } from "./web.js";
 
 /** Makes the TaskSpec of registered task `name` with these arguments, or null when no task has that name. */
 export type TaskResolver = (name: string, args: unknown[]) => Promise<TaskSpec | null>;
@@ -142,6 +143,7 @@ export function createApp(options: ServeOptions): Koa {
     // Verified before it leaves: a damaged object is not served (and fsck will report it).
     if (!read || read.kind === "missing" || read.kind === "corrupt") throw new NotFoundError(`no sound object ${id}`);
     ctx.type = "application/octet-stream";
+    if (read.kind === "commit") await store.objects.touch(id); // remote use counts for the server's LRU gc
     ctx.set("x-cashet-kind", read.kind);
     ctx.body = Buffer.from(stored!);
   });
@@ -159,16 +161,39 @@ export function createApp(options: ServeOptions): Koa {
     }
     const existing = await store.objects.read(id);
     if (existing) {
-      // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
-      if (!Buffer.from(existing).equals(bytes)) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
-      ctx.status = 200;
-      ctx.body = { id, created: false };
-      return;
+      const same = Buffer.from(existing).equals(bytes);
+      const sound = same || decodeObject(id, existing).kind === read.kind;
+      if (sound) {
+        // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
+        if (!same) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
+        ctx.status = 200;
+        ctx.body = { id, created: false };
+        return;
+      }
+      // The stored copy no longer verifies (a damaged disk): verified bytes replace it.
+      await store.objects.delete(id);
     }
     const created = await store.objects.write(id, bytes);
     if (read.kind === "commit") await store.index.addCommit(id);
     ctx.status = created ? 201 : 200;
     ctx.body = { id, created };
+  });
+
+  // A remote cache hit in one round trip: the ref's commit and, unless it rides inline, its output
+  // blob, as stored (the client verifies both). The commit's length is in a header; the blob follows.
+  router.get("/hit/fp/:fingerprint", async (ctx) => {
+    const ref = refName(`fp/${ctx.params.fingerprint}`);
+    const id = await store.refs.read(ref);
+    const commitBytes = id && (await store.objects.read(id));
+    const read = commitBytes && decodeObject(id, commitBytes);
+    if (!read || read.kind !== "commit" || read.commit.fingerprint !== ref.slice(3) || !read.commit.output) throw new NotFoundError(`no completed run at ${ref}`);
+    const output = read.commit.output.hash;
+    const blob = inlineBlob(read.commit, output) ? null : await store.objects.read(output);
+    await store.objects.touch(id);
+    ctx.type = "application/octet-stream";
+    ctx.set("x-cashet-commit", id);
+    ctx.set("x-cashet-commit-length", String(commitBytes.length));
+    ctx.body = blob ? Buffer.concat([commitBytes, blob]) : Buffer.from(commitBytes);
   });
 
   router.post("/objects/have", async (ctx) => {
@@ -202,6 +227,7 @@ export function createApp(options: ServeOptions): Koa {
     ctx.body = { name, id };
   });
 
+  webRoutes(router, store);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true })); // a known path with another method: 405
   return app;
@@ -281,9 +307,12 @@ function auth(token?: string, readToken?: string): (ctx: Context, next: Next) =>
     if (!rw && !ro) return next();
     if (ctx.path === "/healthz") return next();
     const header = ctx.get("authorization");
-    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    // Browsers cannot send a bearer header, but they ask for Basic credentials themselves: the web
+    // view takes the token as the password (any user name).
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header)?.[1];
+    const given = /^Bearer (.+)$/.exec(header)?.[1] ?? (basic ? Buffer.from(basic, "base64").toString("utf8").replace(/^[^:]*:/, "") : undefined);
     if (!given) {
-      ctx.set("WWW-Authenticate", 'Bearer realm="cashet"');
+      ctx.set("WWW-Authenticate", ctx.path === "/" || ctx.path.startsWith("/ui/") ? 'Basic realm="cashet", charset="UTF-8"' : 'Bearer realm="cashet"');
       throw new HttpError("EUNAUTHORIZED", "missing bearer token");
     }
     const d = digest(given); // equal-length digests: the comparison takes the same time whatever was sent

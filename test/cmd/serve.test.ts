@@ -152,6 +152,20 @@ describe("cashet serve", () => {
     assert.equal((await call(secured, "POST", "/submit", { task: "add", args: [1, 2] }, "rw-token")).json.result, 3);
   });
 
+  test("the web view asks a browser for the token (HTTP Basic, token as password); the API keeps to Bearer", async () => {
+    const page = await fetch(`${secured.url}/`);
+    assert.equal(page.status, 401);
+    assert.match(page.headers.get("www-authenticate") ?? "", /^Basic realm="cashet"/);
+    assert.match((await fetch(`${secured.url}/stats`)).headers.get("www-authenticate") ?? "", /^Bearer/);
+    const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`anyone:${password}`).toString("base64")}` });
+    const ok = await fetch(`${secured.url}/`, { headers: basic("ro-token") });
+    assert.equal(ok.status, 200);
+    assert.match(ok.headers.get("content-type") ?? "", /text\/html/);
+    assert.equal((await fetch(`${secured.url}/`, { headers: basic("wrong") })).status, 401);
+    const write = await fetch(`${secured.url}/gc`, { method: "POST", headers: { ...basic("ro-token"), "content-type": "application/json" }, body: "{}" });
+    assert.equal(write.status, 403, "a Basic read-only token is still read-only");
+  });
+
   test("no request shape runs code it sends: only registered task names run, arguments are data", async () => {
     for (const task of ["constructor", "__proto__", "toString", "hasOwnProperty", "../tasks.mjs#add", "process.exit", "eval", "() => 1", ""]) {
       const r = await call(open, "POST", "/submit", { task, args: [] });
