@@ -1,10 +1,11 @@
 // runFile: the CLI's memoized call of `<file>#<export>`. The function hash is computed
 // statically from the source and the arguments from the shell words, so a cache hit never
 // imports the script (no top-level side effects, no TypeScript loader); only a miss loads it.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Json } from "../plumbing/commit.js";
-import { InvalidInputError } from "../plumbing/errors.js";
+import { CashetError, InvalidInputError } from "../plumbing/errors.js";
+import { sha256 } from "../plumbing/ids.js";
 import { IDENTITY } from "../plumbing/hash/args.js";
 import { argsFromCli } from "../plumbing/hash/cli-args.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
@@ -36,6 +37,10 @@ export interface RunFileInput {
  * throws InvalidInputError for a missing file or export, unparseable arguments or a missing
  * `@file` — so bad input is refused before anything is created.
  */
+/** What each task export's hash, and each task module's bytes, were when this process imported them. */
+const hashAtLoad = new Map<string, string>();
+const moduleAtLoad = new Map<string, string>();
+
 export async function fileTask(input: Omit<RunFileInput, "options">): Promise<TaskSpec> {
   const { file, exportName = "default" } = input;
   const abs = resolve(file);
@@ -63,7 +68,18 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
     // run calls this only on a miss, before the first attempt and before it records the commit:
     // the one place the script is imported.
     resolveArgs: async (given) => {
+      // Node never reloads a module: a long-lived process (serve, worker) that imported this export
+      // before its code changed would run the old code and record it under the new hash.
+      const key = `${abs}#${exportName}`;
+      const first = hashAtLoad.get(key) ?? null;
+      const content = sha256(readFileSync(abs));
+      const module = moduleAtLoad.get(abs) ?? null;
+      if ((first !== null && first !== func.hash) || (module !== null && module !== content)) {
+        throw new CashetError("ESTALE", `${file} changed since this process loaded it, and Node cannot load a module twice: restart it to run the new code`);
+      }
       loaded = await loadExport(abs, exportName, file);
+      if (first === null) hashAtLoad.set(key, func.hash);
+      if (module === null) moduleAtLoad.set(abs, content);
       if (!func.source) func.source = Function.prototype.toString.call(loaded);
       if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       const resolveArg = input.resolveArg ?? ((a: unknown) => (a instanceof FileArg ? a.path : a));

@@ -8,6 +8,7 @@ import { diff } from "./diff.js";
 import { history } from "./history.js";
 import { log, type LogOptions } from "./log.js";
 import { show } from "./show.js";
+import { STATUS } from "./serve.js";
 import { stats } from "./stats.js";
 
 /** Registers the HTML pages: `/`, `/ui/commit/:id`, `/ui/diff/:a/:b`, `/ui/stats`. */
@@ -141,7 +142,6 @@ ${body}
 }
 
 /** The errors a request can cause, as statuses; anything else is the server's fault (500). */
-const STATUS: Record<string, number> = { EINVALID: 400, EAMBIGUOUS: 400, ENOTFOUND: 404 };
 
 /** A GET page: the handler's HTML, or an error page with a fitting status and one line (never a stack). */
 function page(router: Router, path: string, render: (ctx: RouterContext) => Promise<Html>): void {
@@ -154,7 +154,7 @@ function page(router: Router, path: string, render: (ctx: RouterContext) => Prom
       const status = err instanceof CashetError ? (STATUS[err.code] ?? 500) : 500;
       if (status === 500) ctx.app.emit("error", err, ctx);
       ctx.status = status;
-      body = layout(status === 404 ? "not found" : status === 400 ? "bad request" : "error", html`<p class="failed">${status === 500 ? "internal error" : (err as Error).message}</p>`);
+      body = layout(status === 404 ? "not found" : status === 400 ? "bad request" : status === 401 || status === 403 ? "not allowed" : "error", html`<p class="failed">${status === 500 ? "internal error" : (err as Error).message}</p>`);
     }
     ctx.type = "text/html; charset=utf-8";
     ctx.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");

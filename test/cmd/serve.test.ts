@@ -194,6 +194,27 @@ describe("cashet serve", () => {
     assert.equal(p.code, 2);
     assert.match(p.stderr, /--port must be 0–65535/);
   });
+
+  test("a task file edited while the server runs is refused (409 ESTALE) rather than run as its old code", async () => {
+    const dir = join(t.dir, "stale");
+    mkdirSync(dir);
+    const file = join(dir, "tasks.mjs");
+    writeFileSync(file, `export function greet(name) { return "hello " + name; }\n`);
+    const server = await serve({ store, port: 0, tasks: async (name, args) => (name === "greet" ? fileTask({ file, exportName: name, args }) : null) });
+    try {
+      const first = await call(server, "POST", "/submit", { task: "greet", args: ["ada"] });
+      assert.equal(first.json.result, "hello ada");
+      writeFileSync(file, `export function greet(name) { return "goodbye " + name; }\n`);
+      const stale = await call(server, "POST", "/submit", { task: "greet", args: ["bob"] });
+      assert.equal(stale.status, 409);
+      assert.equal(stale.json.error.code, "ESTALE");
+      assert.match(stale.json.error.message, /changed since this process loaded it.*restart/);
+      const log = await call(server, "GET", "/log?func=greet");
+      assert.equal(log.json.length, 1, "nothing was recorded for the new code");
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 let ticks = 0;
@@ -289,4 +310,5 @@ describe("remote-cache endpoints", () => {
       await store.close();
     }
   });
+
 });
