@@ -1,6 +1,6 @@
 // zstd framing of stored blobs. Level 3 is zstd's default: ≈300 MB/s in, ≈1 GB/s out here.
 import { createRequire } from "node:module";
-import type { Compressor, CompressStream, Decompressor } from "zstd-napi";
+import type { Compressor, CompressStream, DecompressStream, Decompressor } from "zstd-napi";
 
 // Loaded on first use: the native addon takes ≈ 20 ms to load, and a cache hit whose result
 // rides inline in its commit (most small results) never decompresses anything.
@@ -43,4 +43,9 @@ export function isZstdFrame(bytes: Uint8Array): boolean {
 /** A Transform stream that compresses into one zstd frame (for blobs too large to hold twice). */
 export function createCompressStream(): CompressStream {
   return new (lib().CompressStream)({ compressionLevel: LEVEL });
+}
+
+/** A Transform stream that decompresses zstd frames (verifying a large blob as it streams). */
+export function createDecompressStream(): DecompressStream {
+  return new (lib().DecompressStream)();
 }

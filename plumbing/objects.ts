@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { decodeCommit, encodeCommit, inlineBlob, type Commit, type CommitRecord } from "./commit.js";
-import { compress, createCompressStream, decompress, isZstdFrame } from "./compress.js";
-import { AmbiguousIdError, CorruptObjectError, NotFoundError } from "./errors.js";
+import { compress, createCompressStream, createDecompressStream, decompress, isZstdFrame } from "./compress.js";
+import { AmbiguousIdError, CorruptObjectError, InvalidInputError, NotFoundError } from "./errors.js";
 import { normalizePrefix, sha256 } from "./ids.js";
 import type { ObjectStorage } from "./store/types.js";
 
@@ -55,6 +55,56 @@ export function decodeObject(id: string, stored: Uint8Array): ObjectRead {
     }
   }
   return { kind: "corrupt", id, reason: stored.length === 0 ? "empty file" : "unknown object format" };
+}
+
+/**
+ * Streams a blob's stored bytes (one zstd frame, as stores hold it) into `storage` under `id`,
+ * verifying as they pass: the frame goes to the object writer and through a decompressor into
+ * sha256 at once, and only a matching hash finishes the write — so a blob of any size arrives in
+ * flat memory and unverified bytes are never visible. `inflated` bounds what the frames unpack to
+ * (shared by the caller across many blobs: an archive's ceiling). Throws InvalidInputError.
+ */
+export async function writeVerifiedBlob(
+  storage: ObjectStorage,
+  id: string,
+  chunks: AsyncIterable<Uint8Array>,
+  inflated: { bytes: number; ceiling: number } = { bytes: 0, ceiling: Number.POSITIVE_INFINITY },
+): Promise<{ stored: number; created: boolean }> {
+  const writer = await storage.writer();
+  const hash = createHash("sha256");
+  const inflate = createDecompressStream();
+  inflate.on("data", (chunk: Buffer) => {
+    inflated.bytes += chunk.length;
+    if (inflated.bytes > inflated.ceiling) inflate.destroy(new InvalidInputError(`unpacks to more than ${inflated.ceiling} bytes (a decompression bomb?): refusing it`));
+    else hash.update(chunk);
+  });
+  const drained = new Promise<void>((resolve, reject) => {
+    inflate.on("end", resolve);
+    inflate.on("error", reject);
+  });
+  drained.catch(() => undefined); // observed below, after the last chunk; never unhandled meanwhile
+  let stored = 0;
+  try {
+    for await (const chunk of chunks) {
+      if (inflate.destroyed) await drained; // it failed (a bomb, a broken frame): say why
+      stored += chunk.length;
+      await writer.write(chunk);
+      // Room again, or it was destroyed: the next chunk finds out which.
+      if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
+    }
+    if (inflate.destroyed) await drained;
+    inflate.end();
+    await drained;
+  } catch (err) {
+    inflate.destroy();
+    await writer.abort();
+    throw err instanceof InvalidInputError ? err : new InvalidInputError(`not a blob: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (hash.digest("hex") !== id) {
+    await writer.abort();
+    throw new InvalidInputError(`its content does not match its id ${id.slice(0, 12)}`);
+  }
+  return { stored, created: await writer.finish(id) };
 }
 
 /** Blobs and commits, verified on every read. */

@@ -3,13 +3,15 @@
 // server process, by name; no request can make it run code the request carries.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
+import { Readable } from "node:stream";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import getRawBody from "raw-body";
 import { commitBlobs, inlineBlob } from "../plumbing/commit.js";
-import { CashetError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
+import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
+import { createDecompressStream, isZstdFrame } from "../plumbing/compress.js";
 import { isId } from "../plumbing/ids.js";
-import { decodeObject, ObjectDb } from "../plumbing/objects.js";
+import { decodeObject, ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
 import { assertRefName } from "../plumbing/refs.js";
 import type { Store } from "../plumbing/store/types.js";
 import { diff } from "./diff.js";
@@ -138,19 +140,50 @@ export function createApp(options: ServeOptions): Koa {
 
   router.get("/objects/:id", async (ctx) => {
     const id = objectId(ctx.params.id!);
+    const size = store.objects.stream ? await store.objects.size(id) : null;
+    const streamed = size !== null && size > STREAM_OVER ? await store.objects.stream!(id) : null;
+    if (streamed) {
+      // A large blob leaves a piece at a time, verified as it goes (flat memory); the last piece is
+      // held back until the whole has verified, and a mismatch cuts the connection instead.
+      const { first, rest } = await peek(streamed.chunks, 4);
+      if (isZstdFrame(first)) {
+        const body = Readable.from(verifiedPieces(id, first, rest));
+        body.once("error", () => ctx.res.destroy()); // Koa reports the error; the reader must see the cut
+        ctx.type = "application/octet-stream";
+        ctx.set("x-cashet-kind", "blob");
+        ctx.length = streamed.size;
+        ctx.body = body;
+        return;
+      }
+      for await (const _ of rest) void _;
+    }
     const stored = await store.objects.read(id);
     const read = stored && decodeObject(id, stored);
     // Verified before it leaves: a damaged object is not served (and fsck will report it).
     if (!read || read.kind === "missing" || read.kind === "corrupt") throw new NotFoundError(`no sound object ${id}`);
-    ctx.type = "application/octet-stream";
     if (read.kind === "commit") await store.objects.touch(id); // remote use counts for the server's LRU gc
+    ctx.type = "application/octet-stream";
     ctx.set("x-cashet-kind", read.kind);
     ctx.body = Buffer.from(stored!);
   });
 
   router.put("/objects/:id", async (ctx) => {
     const id = objectId(ctx.params.id!);
-    const bytes = await rawBody(ctx, objectLimit);
+    const { first, rest } = await peek(limitedBody(ctx, objectLimit), 4);
+    if (isZstdFrame(first) && (await store.objects.size(id)) === null) {
+      // A new blob streams into place, verified on the way: any size in flat memory.
+      let created: boolean;
+      try {
+        ({ created } = await writeVerifiedBlob(store.objects, id, prepend(first, rest)));
+      } catch (err) {
+        if (err instanceof InvalidInputError) throw new InvalidInputError(`the uploaded bytes are not object ${id}: ${err.message}`);
+        throw err;
+      }
+      ctx.status = created ? 201 : 200;
+      ctx.body = { id, created };
+      return;
+    }
+    const bytes = Buffer.concat([first, ...(await collectAll(rest))]);
     const read = decodeObject(id, bytes);
     if (read.kind === "corrupt" || read.kind === "missing") throw new InvalidInputError(`the uploaded bytes are not object ${id}: ${read.kind === "corrupt" ? read.reason : "empty"}`);
     if (read.kind === "commit") {
@@ -188,10 +221,14 @@ export function createApp(options: ServeOptions): Koa {
     const read = commitBytes && decodeObject(id, commitBytes);
     if (!read || read.kind !== "commit" || read.commit.fingerprint !== ref.slice(3) || !read.commit.output) throw new NotFoundError(`no completed run at ${ref}`);
     const output = read.commit.output.hash;
-    const blob = inlineBlob(read.commit, output) ? null : await store.objects.read(output);
+    const size = inlineBlob(read.commit, output) ? null : await store.objects.size(output);
+    // A large output is left out (the client fetches it with GET /objects, streamed): one round trip
+    // must not mean one buffer of any size.
+    const blob = size !== null && size <= STREAM_OVER ? await store.objects.read(output) : null;
     await store.objects.touch(id);
     ctx.type = "application/octet-stream";
     ctx.set("x-cashet-commit", id);
+    if (size !== null && !blob) ctx.set("x-cashet-blob", "omitted");
     ctx.set("x-cashet-commit-length", String(commitBytes.length));
     ctx.body = blob ? Buffer.concat([commitBytes, blob]) : Buffer.from(commitBytes);
   });
@@ -325,6 +362,81 @@ function auth(token?: string, readToken?: string): (ctx: Context, next: Next) =>
     }
     throw new HttpError("EUNAUTHORIZED", "wrong bearer token");
   };
+}
+
+/** Objects larger than this are streamed rather than read whole (GET /objects, the blob of /hit). */
+const STREAM_OVER = 8 * 1024 * 1024;
+
+/** The request body a piece at a time, refusing more than `limit` bytes (declared or actually sent): 413. */
+async function* limitedBody(ctx: Context, limit: number): AsyncIterable<Buffer> {
+  const tooLarge = (): HttpError => new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
+  if (Number(ctx.get("content-length") || 0) > limit) throw tooLarge();
+  let n = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > limit) throw tooLarge();
+    yield chunk;
+  }
+}
+
+/** At least `n` leading bytes of `chunks` (fewer only when there are no more), and an iterator over the rest. */
+async function peek(chunks: AsyncIterable<Uint8Array>, n: number): Promise<{ first: Buffer; rest: AsyncIterable<Buffer> }> {
+  const it = chunks[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  while (size < n) {
+    const next = await it.next();
+    if (next.done) break;
+    head.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+    size += next.value.length;
+  }
+  const rest = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      }
+    },
+  };
+  return { first: Buffer.concat(head), rest };
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+async function collectAll(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const all: Buffer[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return all;
+}
+
+/**
+ * A stored blob's pieces, verified as they pass (decompressed into sha256). The last piece is
+ * held until the whole has verified: a reader never receives every byte of a damaged object.
+ */
+async function* verifiedPieces(id: string, first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const hash = createHash("sha256");
+  const inflate = createDecompressStream();
+  inflate.on("data", (chunk: Buffer) => hash.update(chunk));
+  const drained = new Promise<void>((resolve, reject) => {
+    inflate.on("end", resolve);
+    inflate.on("error", reject);
+  });
+  drained.catch(() => undefined);
+  let held: Buffer | null = null;
+  for await (const chunk of prepend(first, rest)) {
+    if (inflate.destroyed) await drained;
+    if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
+    if (held) yield held;
+    held = chunk;
+  }
+  inflate.end();
+  await drained;
+  if (hash.digest("hex") !== id) throw new CorruptObjectError(id, "content does not match its id");
+  if (held) yield held;
 }
 
 /** The request body's bytes, read up to `limit` (chunked bodies included); 413 beyond. */

@@ -3,15 +3,12 @@
 // object against its id before storing it, stores blobs and commits first and only then indexes
 // the commits and moves refs (forward only), so a failure midway leaves nothing referenced that
 // is not fully stored. An archive may come from a fork's CI: it is read as hostile (archive.ts).
-import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
-import { Transform } from "node:stream";
-import { createRequire } from "node:module";
 import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
-import { ObjectDb } from "../plumbing/objects.js";
+import { ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
 import type { Store } from "../plumbing/store/types.js";
 import { parseDuration } from "../plumbing/units.js";
 import { readAll, readArchive, writeArchive, type ReadLimits } from "./archive.js";
@@ -243,44 +240,16 @@ async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIte
     for await (const _ of rest) void _; // drain; the stored copy was verified when it came
     return null;
   }
-  const writer = await store.objects.writer();
-  const hash = createHash("sha256");
-  const { DecompressStream } = createRequire(import.meta.url)("zstd-napi") as typeof import("zstd-napi");
-  const inflate = new DecompressStream() as unknown as Transform;
-  inflate.on("data", (chunk: Buffer) => {
-    inflated.bytes += chunk.length;
-    if (inflated.bytes > inflated.ceiling) inflate.destroy(new InvalidInputError(`unpacks to more than ${inflated.ceiling} bytes (a decompression bomb?): refusing it`));
-    else hash.update(chunk);
-  });
-  const drained = new Promise<void>((resolve, reject) => {
-    inflate.on("end", resolve);
-    inflate.on("error", reject);
-  });
-  drained.catch(() => undefined); // observed below, after the last chunk; never unhandled meanwhile
-  let stored = 0;
   try {
-    const feed = async (chunk: Buffer): Promise<void> => {
-      if (inflate.destroyed) await drained; // it failed (a bomb, a broken frame): say why
-      stored += chunk.length;
-      await writer.write(chunk);
-      // Room again, or it was destroyed (a bomb, a broken frame): the next chunk finds out which.
-      if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
-    };
-    await feed(first);
-    for await (const chunk of rest) await feed(chunk);
-    if (inflate.destroyed) await drained;
-    inflate.end();
-    await drained;
+    return (await writeVerifiedBlob(store.objects, id, prepend(first, rest), inflated)).stored;
   } catch (err) {
-    await writer.abort();
     throw new InvalidInputError(`archive entry ${JSON.stringify(name)}: ${(err as Error).message.split("\n")[0]}`);
   }
-  if (hash.digest("hex") !== id) {
-    await writer.abort();
-    throw new InvalidInputError(`archive entry ${JSON.stringify(name)}: its content does not match its id`);
-  }
-  await writer.finish(id);
-  return stored;
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  yield first;
+  yield* rest;
 }
 
 /** The rest of an entry, refusing more than `max` bytes. */

@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { commitBlobs } from "../../plumbing/commit.js";
+import { compress } from "../../plumbing/compress.js";
+import { sha256 } from "../../plumbing/ids.js";
+import { objectPath } from "../../plumbing/store/fs/layout.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { HttpStore, UnsupportedError } from "../../plumbing/store/http/store.js";
@@ -88,18 +91,41 @@ describe("remote cache through HttpStore", () => {
     assert.deepEqual(warnings, []);
   });
 
-  test("a large result travels both ways, verified", async () => {
+  test("a large result travels both ways, streamed by the server and verified on both sides", async () => {
+    const size = 10 * 1024 * 1024; // over the server's 8 MiB stream threshold: left out of /hit, fetched on its own
     const a = machine("large-a");
     const b = machine("large-b");
-    const made = await a.submit(noise, 6 * 1024 * 1024, 7);
-    const expected = noise(6 * 1024 * 1024, 7);
-    const got = await b.submit(noise, 6 * 1024 * 1024, 7);
+    const made = await a.submit(noise, size, 7);
+    const expected = noise(size, 7);
+    const got = await b.submit(noise, size, 7);
     assert.equal(got.cached, true);
     assert.ok(Buffer.from((await got.load()) as Uint8Array).equals(expected));
     const commit = await new ObjectDb(server.objects).getCommit(made.commit);
     const blob = commitBlobs(commit!).find((x) => x.id === commit!.output!.hash)!;
     assert.equal(blob.inline, false, "the output is an object of its own");
-    assert.ok((await server.objects.size(blob.id))! > 6 * 1024 * 1024, "incompressible bytes stored whole on the server");
+    assert.ok((await server.objects.size(blob.id))! > size, "incompressible bytes stored whole on the server");
+    const direct = new Client({ store: new HttpStore(listening.url, { token: "rw-token" }) });
+    const hit = await direct.submit(noise, size, 7);
+    assert.equal(hit.cached, true, "a direct HttpStore hit fetches the left-out output");
+    assert.ok(Buffer.from((await hit.load()) as Uint8Array).equals(expected));
+    await direct.close();
+
+    // A damaged large object on the server is never delivered whole: the stream is cut.
+    const file = objectPath(server.location, blob.id);
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(file, bytes);
+    const http = new HttpStore(listening.url, { token: "rw-token" });
+    await assert.rejects(http.objects.read(blob.id), (err: Error & { code?: string }) => err.code === "EUNAVAILABLE");
+    // A new upload of a blob that does not hash to its id is refused while it streams, and leaves nothing.
+    const other = compress(noise(size, 8));
+    const wrongId = sha256(noise(size, 9));
+    await assert.rejects(http.objects.write(wrongId, other), /not object .*content does not match/);
+    assert.equal(await server.objects.size(wrongId), null);
+    // The damaged copy is replaced by a verified upload.
+    assert.equal(await http.objects.write(blob.id, compress(expected)), true);
+    assert.ok(Buffer.from((await http.objects.read(blob.id))!).equals(compress(expected)));
+    await http.close();
     await a.close();
     await b.close();
   });

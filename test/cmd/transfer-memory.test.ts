@@ -1,12 +1,17 @@
 // Export and import stream: a store holding 1 GiB of results goes through a .tar.zst and back
-// with each process's peak memory (max RSS) under 150 MB.
+// with each process's peak memory (max RSS) under 150 MB; the server takes and serves one large
+// object in flat memory.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Client } from "../../lib/client.js";
+import { compress } from "../../plumbing/compress.js";
+import { sha256 } from "../../plumbing/ids.js";
 import { FsStore } from "../../plumbing/store/fs/store.js";
+import { HttpStore } from "../../plumbing/store/http/store.js";
 import { CLI } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
@@ -49,6 +54,38 @@ test("1 GiB of results: export and import each peak under 150 MB of memory", { t
     await dest.close();
   } finally {
     await source.close();
+    t.remove();
+  }
+});
+
+test("the server takes and serves a 384 MiB object in flat memory (peak RSS under 200 MB), verifying both ways", { timeout: 300_000 }, async () => {
+  const t = tempDir("cashet-serve-mem-");
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--store", join(t.dir, "server")], { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = "";
+      child.stderr!.on("data", (d: Buffer) => {
+        err += d;
+        const m = /(http:\/\/\S+?) \(/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`cashet serve exited ${code}: ${err}`)));
+    });
+    const raw = randomBytes(384 * MIB);
+    const id = sha256(raw);
+    const stored = compress(raw);
+    const http = new HttpStore(url);
+    assert.equal(await http.objects.write(id, stored), true);
+    assert.equal(await http.objects.size(id), stored.length);
+    const back = await http.objects.read(id);
+    assert.ok(back && Buffer.from(back).equals(stored), "the same bytes come back");
+    await http.close();
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) * 1024;
+    assert.ok(peak < 200 * 1e6, `the server peaked at ${(peak / 1e6).toFixed(0)} MB`);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    await new FsStore(join(t.dir, "server")).stopDaemon().catch(() => undefined);
     t.remove();
   }
 });

@@ -272,8 +272,19 @@ export class HttpStore implements Store {
     const id = String(reply.headers["x-cashet-commit"] ?? "");
     const length = Number(reply.headers["x-cashet-commit-length"]);
     if (!/^[0-9a-f]{64}$/.test(id) || !Number.isSafeInteger(length) || length < 0 || length > reply.body.length) return null;
-    const blob = reply.body.subarray(length);
-    return { id, commit: reply.body.subarray(0, length), blob: blob.length ? blob : null };
+    const commit = reply.body.subarray(0, length);
+    let blob: Uint8Array | null = reply.body.subarray(length);
+    if (reply.headers["x-cashet-blob"] === "omitted") {
+      // Too large to ride along: fetched on its own (streamed by the server). Its id is the commit's output.
+      let output: unknown;
+      try {
+        output = (JSON.parse(commit.toString("utf8")) as { output?: { hash?: unknown } }).output?.hash;
+      } catch {
+        return null; // not a commit: the caller would refuse it anyway
+      }
+      blob = typeof output === "string" && /^[0-9a-f]{64}$/.test(output) ? await this.objects.read(output) : null;
+    }
+    return { id, commit, blob: blob && blob.length ? blob : null };
   }
 
   /** Which of `ids` the server has (one request per 10 000). */
