@@ -2,7 +2,7 @@
 // auth, body limits) and one route per porcelain function. It runs only tasks registered in the
 // server process, by name; no request can make it run code the request carries.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { Readable } from "node:stream";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
@@ -52,6 +52,11 @@ export function createApp(options: ServeOptions): Koa {
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const objectLimit = options.objectLimit ?? 1024 ** 3;
 
+  // Failures are logged here (never sent); a client that went away or ran out of time is not one.
+  app.on("error", (err: NodeJS.ErrnoException) => {
+    if (app.silent || err.code === "ECONNRESET" || err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_STREAM_PREMATURE_CLOSE") return;
+    process.stderr.write(`cashet serve: ${err.stack ?? err.message}\n`);
+  });
   app.use(errors);
   app.use(auth(options.token, options.readToken));
 
@@ -280,9 +285,17 @@ export interface Listening {
 /** Listens on `host:port` (port 0: any free one). */
 export async function serve(options: ServeOptions & { host?: string; port?: number; requestTimeoutMs?: number }): Promise<Listening> {
   const app = createApp(options);
-  const server = app.listen(options.port ?? 8000, options.host ?? "127.0.0.1");
-  server.requestTimeout = options.requestTimeoutMs ?? 300_000;
-  server.headersTimeout = Math.min(60_000, server.requestTimeout);
+  const requestTimeout = options.requestTimeoutMs ?? 300_000;
+  const server = createServer(
+    {
+      requestTimeout, // a whole request (headers and body) must arrive within this: 408 and closed otherwise
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // Node checks those timeouts this often (30 s by default, longer than a short timeout itself).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, requestTimeout / 4)),
+    },
+    app.callback(),
+  );
+  server.listen(options.port ?? 8000, options.host ?? "127.0.0.1");
   await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
   const address = server.address() as { address: string; port: number };
   const host = address.address.includes(":") ? `[${address.address}]` : address.address;
@@ -291,7 +304,14 @@ export async function serve(options: ServeOptions & { host?: string; port?: numb
     url: `http://${host}:${address.port}`,
     close: () =>
       new Promise((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+        // A connection kept alive after its last answer would hold close() for the keep-alive
+        // timeout: drop each as soon as it is idle, while those in flight finish.
+        const idle = setInterval(() => server.closeIdleConnections(), 25);
+        server.close((err) => {
+          clearInterval(idle);
+          if (err) reject(err);
+          else resolve();
+        });
         server.closeIdleConnections();
       }),
   };
@@ -330,6 +350,9 @@ async function errors(ctx: Context, next: Next): Promise<void> {
     }
     ctx.status = 500;
     ctx.body = { error: { code: "EINTERNAL", message: "internal error" } };
+    const code = (err as NodeJS.ErrnoException).code;
+    // A client that went away, or was cut off by the request timeout (Node answered 408), is not the server's fault.
+    if (code === "ECONNRESET" || code === "ERR_HTTP_REQUEST_TIMEOUT" || ctx.req.destroyed) return;
     ctx.app.emit("error", err, ctx);
   }
 }

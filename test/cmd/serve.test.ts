@@ -2,14 +2,16 @@
 // tokens (read-write, read-only, none), body limits on the bytes actually read (chunked too),
 // malformed JSON, unknown tasks, a task that throws — and no request shape that runs code it sends.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { fileTask } from "../../porcelain/run-file.js";
-import { serve, type Listening } from "../../porcelain/serve.js";
-import { cashet } from "../helpers/cli.js";
+import { createApp, serve, type Listening } from "../../porcelain/serve.js";
+import { CLI, cashet } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const TASKS = `import { appendFileSync } from "node:fs";
@@ -184,6 +186,67 @@ describe("cashet serve", () => {
     const r = await inflight;
     assert.equal(r.json.result, "slept 400");
     await closed;
+  });
+
+  test("SIGTERM stops cashet serve after the request in flight has its answer; new connections are refused", async () => {
+    const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--store", join(t.dir, "sigterm-store"), "--tasks", join(project, "tasks.mjs")], { stdio: ["ignore", "ignore", "pipe"] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = "";
+      child.stderr!.on("data", (d: Buffer) => {
+        err += d;
+        const m = /(http:\/\/\S+?) \(4 tasks/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const inflight = fetch(`${url}/submit`, { method: "POST", body: JSON.stringify({ task: "slow", args: [700] }) });
+    await new Promise((r) => setTimeout(r, 300)); // the task is running
+    child.kill("SIGTERM");
+    const res = await inflight;
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { result: string }).result, "slept 700");
+    assert.equal(await exited, 0);
+    await assert.rejects(fetch(`${url}/healthz`), "nothing listens any more");
+  });
+
+  test("a request that does not arrive in time is answered 408 and closed", async () => {
+    const slow = await serve({ store, tasks, port: 0, requestTimeoutMs: 400 });
+    try {
+      const { port } = slow.server.address() as { port: number };
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => socket.write("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"task\":"));
+        let got = "";
+        socket.on("data", (d) => (got += d));
+        socket.on("close", () => resolve(got));
+        socket.on("error", reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 408/);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test("a failure inside the server is 500 with no internals in the answer", async () => {
+    const broken = new FsStore(join(t.dir, "broken-store"));
+    broken.index.stats = async () => {
+      throw new Error("disk on fire at /secret/path/.cashet/index");
+    };
+    const app = createApp({ store: broken, tasks });
+    app.silent = true; // the injected fault would otherwise be reported on stderr, as a real one is
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const quiet = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, close: () => new Promise<void>((r) => server.close(() => r())) } as Listening;
+    try {
+      const r = await call(quiet, "GET", "/stats");
+      assert.equal(r.status, 500);
+      assert.deepEqual(r.json, { error: { code: "EINTERNAL", message: "internal error" } });
+      assert.doesNotMatch(r.text, /secret|fire|at .*\.js/);
+    } finally {
+      await quiet.close();
+      await broken.stopDaemon();
+      await broken.close();
+    }
   });
 
   test("the CLI refuses a non-loopback address without a token, and a bad port, with exit 2", async () => {
