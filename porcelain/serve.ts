@@ -7,11 +7,11 @@ import { Readable } from "node:stream";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import getRawBody from "raw-body";
-import { commitBlobs, inlineBlob } from "../plumbing/commit.js";
+import { commitBlobs, inlineBlob, type Commit } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
 import { createDecompressStream, isZstdFrame } from "../plumbing/compress.js";
 import { isId } from "../plumbing/ids.js";
-import { decodeObject, ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
+import { decodeObject, writeVerifiedBlob } from "../plumbing/objects.js";
 import { assertRefName } from "../plumbing/refs.js";
 import type { Store } from "../plumbing/store/types.js";
 import { diff } from "./diff.js";
@@ -58,6 +58,26 @@ export function createApp(options: ServeOptions): Koa {
     process.stderr.write(`cashet serve: ${err.stack ?? err.message}\n`);
   });
   app.use(errors);
+
+  // Commits never change: one verified here is remembered (by id) instead of read and checked on
+  // every hit; and a use is recorded at most once a minute per commit (gc needs no finer).
+  const commits = new Map<string, { bytes: Uint8Array; commit: Commit }>();
+  const touched = new Map<string, number>();
+  const commitById = async (id: string): Promise<{ bytes: Uint8Array; commit: Commit } | null> => {
+    const known = commits.get(id);
+    if (known) return known;
+    const bytes = await store.objects.read(id);
+    const read = bytes && decodeObject(id, bytes);
+    if (!read || read.kind !== "commit") return null;
+    remember(commits, id, { bytes, commit: read.commit });
+    return commits.get(id)!;
+  };
+  const used = async (id: string): Promise<void> => {
+    const now = Date.now();
+    if (now - (touched.get(id) ?? 0) < 60_000) return;
+    remember(touched, id, now);
+    await store.objects.touch(id);
+  };
   app.use(auth(options.token, options.readToken));
 
   router.get("/healthz", (ctx) => {
@@ -166,7 +186,7 @@ export function createApp(options: ServeOptions): Koa {
     const read = stored && decodeObject(id, stored);
     // Verified before it leaves: a damaged object is not served (and fsck will report it).
     if (!read || read.kind === "missing" || read.kind === "corrupt") throw new NotFoundError(`no sound object ${id}`);
-    if (read.kind === "commit") await store.objects.touch(id); // remote use counts for the server's LRU gc
+    if (read.kind === "commit") await used(id); // remote use counts for the server's LRU gc
     ctx.type = "application/octet-stream";
     ctx.set("x-cashet-kind", read.kind);
     ctx.body = Buffer.from(stored!);
@@ -191,6 +211,12 @@ export function createApp(options: ServeOptions): Koa {
     const bytes = Buffer.concat([first, ...(await collectAll(rest))]);
     const read = decodeObject(id, bytes);
     if (read.kind === "corrupt" || read.kind === "missing") throw new InvalidInputError(`the uploaded bytes are not object ${id}: ${read.kind === "corrupt" ? read.reason : "empty"}`);
+    // `?ref=fp/<fingerprint>`: a finished run published in one request — the commit, then the
+    // call's ref moved to it (the ref a completed run of that very call may have).
+    const run = ctx.query.ref === undefined ? null : refName(String(ctx.query.ref));
+    if (run && (read.kind !== "commit" || !run.startsWith("fp/") || read.commit.fingerprint !== run.slice(3) || read.commit.status !== "completed")) {
+      throw new InvalidInputError(`?ref=${run} names no completed run of this call`);
+    }
     if (read.kind === "commit") {
       // A commit lands only with everything it names: the store never references what it lacks.
       for (const b of commitBlobs(read.commit)) {
@@ -204,6 +230,7 @@ export function createApp(options: ServeOptions): Koa {
       if (sound) {
         // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
         if (!same) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
+        if (read.kind === "commit" && run) await store.refs.update(run, id);
         ctx.status = 200;
         ctx.body = { id, created: false };
         return;
@@ -213,6 +240,7 @@ export function createApp(options: ServeOptions): Koa {
     }
     const created = await store.objects.write(id, bytes);
     if (read.kind === "commit") await store.index.addCommit(id);
+    if (read.kind === "commit" && run) await store.refs.update(run, id);
     ctx.status = created ? 201 : 200;
     ctx.body = { id, created };
   });
@@ -222,20 +250,25 @@ export function createApp(options: ServeOptions): Koa {
   router.get("/hit/fp/:fingerprint", async (ctx) => {
     const ref = refName(`fp/${ctx.params.fingerprint}`);
     const id = await store.refs.read(ref);
-    const commitBytes = id && (await store.objects.read(id));
-    const read = commitBytes && decodeObject(id, commitBytes);
-    if (!read || read.kind !== "commit" || read.commit.fingerprint !== ref.slice(3) || !read.commit.output) throw new NotFoundError(`no completed run at ${ref}`);
-    const output = read.commit.output.hash;
-    const size = inlineBlob(read.commit, output) ? null : await store.objects.size(output);
+    const found = id ? await commitById(id) : null;
+    if (!found || found.commit.fingerprint !== ref.slice(3) || !found.commit.output) throw new NotFoundError(`no completed run at ${ref}`);
+    const output = found.commit.output.hash;
+    const size = inlineBlob(found.commit, output) ? null : await store.objects.size(output);
     // A large output is left out (the client fetches it with GET /objects, streamed): one round trip
     // must not mean one buffer of any size.
     const blob = size !== null && size <= STREAM_OVER ? await store.objects.read(output) : null;
-    await store.objects.touch(id);
+    await used(id!);
     ctx.type = "application/octet-stream";
-    ctx.set("x-cashet-commit", id);
+    ctx.set("x-cashet-commit", id!);
     if (size !== null && !blob) ctx.set("x-cashet-blob", "omitted");
-    ctx.set("x-cashet-commit-length", String(commitBytes.length));
-    ctx.body = blob ? Buffer.concat([commitBytes, blob]) : Buffer.from(commitBytes);
+    ctx.set("x-cashet-commit-length", String(found.bytes.length));
+    if (blob) {
+      // Two writes rather than one copy of the blob into a new buffer.
+      ctx.length = found.bytes.length + blob.length;
+      ctx.body = Readable.from([Buffer.from(found.bytes), Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)], { objectMode: false });
+    } else {
+      ctx.body = Buffer.from(found.bytes);
+    }
   });
 
   router.post("/objects/have", async (ctx) => {
@@ -259,7 +292,7 @@ export function createApp(options: ServeOptions): Koa {
     const body = await jsonBody(ctx, bodyLimit);
     const id = body.id;
     if (typeof id !== "string" || !isId(id)) throw new InvalidInputError(`"id" must be a commit id`);
-    const commit = await new ObjectDb(store.objects).getCommit(id);
+    const commit = (await commitById(id))?.commit;
     if (!commit) throw new HttpError("ECONFLICT", `commit ${id.slice(0, 12)} is not stored here: upload it first`);
     if (name.startsWith("fp/") && commit.fingerprint !== name.slice(3)) throw new InvalidInputError(`commit ${id.slice(0, 12)} is a run of another call than ${name}`);
     const expected = body.expected === undefined ? undefined : body.expected === null ? null : String(body.expected);
@@ -385,6 +418,13 @@ function auth(token?: string, readToken?: string): (ctx: Context, next: Next) =>
     }
     throw new HttpError("EUNAUTHORIZED", "wrong bearer token");
   };
+}
+
+/** Sets `key` in a map kept to 4096 entries, the oldest dropped first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > 4096) map.delete(map.keys().next().value!);
 }
 
 /** Objects larger than this are streamed rather than read whole (GET /objects, the blob of /hit). */

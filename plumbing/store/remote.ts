@@ -110,8 +110,8 @@ export class RemoteCachedStore implements Store {
         if (!bytes) return; // gone locally (gc): the server cannot take a commit without it
         await this.remote.objects.write(blob, bytes);
       }
-      await this.remote.objects.write(id, stored!);
-      if (ref) await this.remote.refs.update(ref, id);
+      if (ref) await this.remote.objects.writeRun(id, stored!, ref);
+      else await this.remote.objects.write(id, stored!);
     });
   }
 

@@ -368,6 +368,14 @@ describe("remote-cache endpoints", () => {
       assert.equal((await req("PUT", `/refs/${ref}`, JSON.stringify({ id: enc.id, expected: null }), "ro")).status, 403);
       assert.equal((await req("PUT", `/refs/fp/${"0".repeat(64)}`, JSON.stringify({ id: enc.id }))).status, 400, "a run of another call");
       assert.equal((await req("GET", "/objects/not-an-id")).status, 400);
+
+      // A run published in one request: the commit, then its call's ref — only that call's ref.
+      const one = makeRecord({ seed: "one-request", outputId: id, outputSize: content.length });
+      const oneEnc = encodeCommit(one);
+      assert.equal((await req("PUT", `/objects/${oneEnc.id}?ref=fp/${"1".repeat(64)}`, oneEnc.bytes)).status, 400, "another call's ref");
+      assert.equal(await store.objects.size(oneEnc.id), null, "a refused publish stores nothing");
+      assert.equal((await req("PUT", `/objects/${oneEnc.id}?ref=fp/${one.fingerprint}`, oneEnc.bytes)).status, 201);
+      assert.equal(await store.refs.read(`fp/${one.fingerprint}`), oneEnc.id);
     } finally {
       await server.close();
       await store.close();

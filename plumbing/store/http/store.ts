@@ -74,11 +74,20 @@ class Remote {
         },
       };
       const req = this.send(url, options, (res) => {
+        // Into one buffer of the announced size (no copy at the end); pieces only when none is announced.
+        const length = Number(res.headers["content-length"]);
+        const whole = method !== "HEAD" && Number.isSafeInteger(length) && length > 0 ? Buffer.allocUnsafe(length) : null;
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        let filled = 0;
+        res.on("data", (c: Buffer) => {
+          if (whole && filled + c.length <= whole.length) c.copy(whole, filled);
+          else chunks.push(c);
+          filled += c.length;
+        });
         res.on("error", (err) => reject(this.unreachable(err)));
         res.on("end", () => {
-          const reply = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+          if (whole && filled !== whole.length) return reject(this.unreachable(new Error(`the answer was cut at ${filled} of ${whole.length} bytes`)));
+          const reply = { status: res.statusCode ?? 0, headers: res.headers, body: whole ?? Buffer.concat(chunks) };
           const failure = this.failure(reply, method, url.pathname);
           if (failure) reject(failure);
           else resolve(reply);
@@ -141,6 +150,12 @@ class HttpObjects implements ObjectStorage {
       return false;
     }
     return reply.status === 201;
+  }
+
+  /** Uploads a finished run's commit and moves the call's ref `fp/…` to it, in one request. */
+  async writeRun(id: string, bytes: Uint8Array, ref: string): Promise<void> {
+    const reply = await this.remote.request("PUT", `objects/${assertId(id)}?ref=${encodeURIComponent(assertRefName(ref))}`, bytes, { "content-type": "application/octet-stream" });
+    if (reply.status === 409) throw new CashetError("ECONFLICT", `the remote cache refused ${id.slice(0, 12)}: ${serverMessage(reply) ?? "conflict"}`);
   }
 
   /** Streamed blobs learn their id at the end, and a PUT names it first: the bytes wait in memory. */
