@@ -17,7 +17,6 @@ import { decodeObject } from "../plumbing/objects.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
 import { HttpStore } from "../plumbing/store/http/store.js";
 import { RemoteCachedStore } from "../plumbing/store/remote.js";
-import type { Store } from "../plumbing/store/types.js";
 import { median } from "./median.js";
 import { twice } from "./tasks.js";
 
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
   const { url, child } = await startServer(join(root, "server"));
   const remote = (): HttpStore => new HttpStore(url, { token: "bench" });
   const rows: Row[] = [];
-  const opened: Store[] = [];
+  const opened: FsStore[] = [];
   const local = (name: string): FsStore => {
     const s = new FsStore(join(root, name));
     opened.push(s);
@@ -91,6 +90,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < 500; i++) await (await b.submit(twice, i)).load();
     rows.push({ name: "first hit via read-through (fetch, verify, store, index)", value: ((performance.now() - t) * 1000) / 500, unit: "µs", note: "500 calls" });
     rows.push({ name: "hit after it, from the local copy", value: await hitRounds(b, twice, 100, 1000), unit: "µs" });
+    // A Redis store hit, the other way to share a cache between machines, for comparison in the same run.
+    const { RedisStore } = await import("../plumbing/store/redis/store.js");
+    const redis = await new RedisStore(process.env.CASHET_TEST_REDIS ?? "redis://127.0.0.1:6379", { prefix: `cashet-bench-remote:${process.pid}:` })
+      .ready()
+      .catch(() => null);
+    if (redis) {
+      const r = new Client({ store: redis });
+      for (let i = 0; i < 100; i++) await r.submit(twice, i);
+      rows.push({ name: "RedisStore hit, small result (same run)", value: await hitRounds(r, twice, 100, 1000), unit: "µs" });
+      await redis.destroy();
+      await r.close();
+    }
     const plain = new Client({ store: local("b-plain") });
     for (let i = 0; i < 100; i++) await plain.submit(twice, i);
     rows.push({ name: "FsStore hit, no remote (for scale)", value: await hitRounds(plain, twice, 100, 1000), unit: "µs" });
@@ -130,8 +141,12 @@ async function main(): Promise<void> {
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
-    for (const s of opened) await (s as FsStore).stopDaemon().catch(() => undefined);
-    await new FsStore(join(root, "server")).stopDaemon().catch(() => undefined);
+    // Fresh handles: the clients closed theirs. Each store's daemon is asked to exit now.
+    for (const s of [...opened.map((o) => o.location), join(root, "server")]) {
+      const handle = new FsStore(s, { create: false });
+      await handle.stopDaemon().catch(() => undefined);
+      await handle.close();
+    }
     rmSync(root, { recursive: true, force: true });
   }
   if (json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
