@@ -1,6 +1,6 @@
 // The examples in examples/ work as their READMEs say.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -142,6 +142,33 @@ test("examples/provenance: show records the repository's commit, branch and dirt
     assert.equal(diff.funcChanged, true);
     assert.equal(diff.argsChanged, false);
     assert.equal(diff.outputChanged, false, "d % 3 and d % 5 agree for 3 days");
+  } finally {
+    t.remove();
+  }
+});
+
+test("examples/remote-cache: two store directories share a result through cashet serve; a read-only token uploads nothing", async () => {
+  const t = tempDir();
+  try {
+    const run = spawnSync("sh", [join(EXAMPLES, "remote-cache", "walkthrough.sh")], {
+      cwd: t.dir,
+      encoding: "utf8",
+      env: { ...process.env, CASHET: `${process.execPath} ${CLI}`, CASHET_DAEMON_IDLE_MS: "1000" },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const answers = run.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { commit: string; cached: boolean; result: { frames: number } });
+    assert.deepEqual(
+      answers.map((a) => [a.cached, a.result.frames]),
+      [[false, 24], [true, 24], [false, 48], [true, 24], [true, 24]],
+    );
+    const shared = answers[0]!.commit;
+    assert.deepEqual([answers[1], answers[3], answers[4]].map((a) => a!.commit), [shared, shared, shared], "one run, served everywhere");
+    assert.match(run.stderr, /^cashet: the remote cache at http:\/\/127\.0\.0\.1:\d+ is read-only for this token: results stay local$/m);
+    const server = new FsStore(join(t.dir, "server", ".cashet"), { create: false });
+    assert.ok(await server.objects.size(shared), "A's run is on the server");
+    assert.equal(await server.objects.size(answers[2]!.commit), null, "B's own run is not");
+    await server.stopDaemon();
+    await server.close();
   } finally {
     t.remove();
   }
