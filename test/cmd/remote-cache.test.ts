@@ -201,6 +201,22 @@ describe("remote cache through HttpStore", () => {
     await other.close();
   });
 
+  test("new Client({ remote }) reads through and writes through; remote: false keeps a client local", async () => {
+    const writer = new Client({ storeDir: join(t.dir, "opt-a"), remote: { url: listening.url, token: "rw-token" } });
+    const made = await writer.submit(label, "via option");
+    await writer.close();
+    const reader = new Client({ storeDir: join(t.dir, "opt-b"), remote: { url: listening.url, token: "ro-token" } });
+    assert.equal((await reader.submit(label, "via option")).commit, made.commit);
+    assert.equal((await reader.submit(label, "via option")).cached, true);
+    await reader.close();
+    const before = calls.label!;
+    const alone = new Client({ storeDir: join(t.dir, "opt-c"), remote: false });
+    assert.equal(alone.store.kind, "fs");
+    assert.equal((await alone.submit(label, "via option")).cached, false, "no remote asked");
+    assert.equal(calls.label, before + 1);
+    await alone.close();
+  });
+
   test("bad remote URLs are refused in one line before anything happens", () => {
     assert.throws(() => new HttpStore("not a url"), /is not a URL/);
     assert.throws(() => new HttpStore("ftp://example.org"), /must be an http:\/\/ or https:\/\/ URL/);
