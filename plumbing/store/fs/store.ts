@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { StoreUnavailableError } from "../../errors.js";
 import { assertRefName } from "../../refs.js";
 import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../types.js";
-import { DaemonClient } from "./client.js";
+import type { DaemonClient } from "./client.js";
 import { assertId } from "../../ids.js";
 import { daemonPidFile, indexDir, objectsDir, refsDir, tmpDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
@@ -17,9 +17,42 @@ export interface FsStoreOptions {
   create?: boolean;
 }
 
+/**
+ * The link to the store's daemon, made on first use. A cache hit reads files only and never talks
+ * to the daemon, so a process that only hits never loads the client — nor the `net`,
+ * `child_process`, `dgram` and `readline` modules behind it (20 fewer built-ins; a CLI hit went from
+ * 191 to 184 ms, median of 60 alternating runs on a loaded VM).
+ */
+class Daemon {
+  private client: Promise<DaemonClient> | null = null;
+  constructor(private readonly dir: string) {}
+
+  private connect(): Promise<DaemonClient> {
+    return (this.client ??= import("./client.js").then(({ DaemonClient }) => new DaemonClient(this.dir)));
+  }
+
+  async call<T>(op: string, ...args: unknown[]): Promise<T> {
+    return (await this.connect()).call<T>(op, ...args);
+  }
+
+  claims(): Claims {
+    let claims: Promise<Claims> | null = null;
+    const real = (): Promise<Claims> => (claims ??= this.connect().then((c) => c.claims()));
+    return {
+      tryAcquire: async (key) => (await real()).tryAcquire(key),
+      waitRelease: async (key, options) => (await real()).waitRelease(key, options),
+      list: async () => (await real()).list(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
+  }
+}
+
 /** The index of an fs store, answered by its daemon. */
 class DaemonIndex implements Index {
-  constructor(private readonly client: DaemonClient) {}
+  constructor(private readonly client: Daemon) {}
 
   addCommit(id: string): Promise<void> {
     return this.client.call("index.addCommit", assertId(id));
@@ -62,7 +95,7 @@ class DaemonIndex implements Index {
 class FsRefs implements RefStorage {
   constructor(
     private readonly dir: string,
-    private readonly client: DaemonClient,
+    private readonly client: Daemon,
   ) {}
   async read(name: string): Promise<string | null> {
     return readRef(this.dir, name);
@@ -84,7 +117,7 @@ export class FsStore implements Store {
   readonly refs: RefStorage;
   readonly claims: Claims;
   readonly index: Index;
-  private readonly client: DaemonClient;
+  private readonly client: Daemon;
 
   constructor(dir: string, options: FsStoreOptions = {}) {
     const abs = resolve(dir);
@@ -98,7 +131,7 @@ export class FsStore implements Store {
       if (!isDir) throw new StoreUnavailableError(`no cashet store at ${abs} (pass --store DIR or set CASHET_DIR)`);
     }
     this.location = realpathSync(abs);
-    this.client = new DaemonClient(this.location);
+    this.client = new Daemon(this.location);
     this.objects = new FsObjects(this.location);
     this.refs = new FsRefs(this.location, this.client);
     this.claims = this.client.claims();
