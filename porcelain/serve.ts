@@ -133,7 +133,7 @@ export function createApp(options: ServeOptions): Koa {
       ...(one("func") !== undefined ? { func: one("func") } : {}),
       ...(status !== undefined ? { status: status as "completed" | "failed" } : {}),
       tags: tagList,
-      ...(limit !== undefined ? { limit: /^\d+$/.test(limit) ? Number(limit) : NaN } : {}),
+      ...(limit !== undefined ? { limit: wholeNumber(limit, "limit") } : {}),
     });
   });
 
@@ -538,6 +538,11 @@ function refName(s: string): string {
   } catch {
     throw new InvalidInputError(`${JSON.stringify(s.slice(0, 80))} is not a ref name (fp/<fingerprint> or pin/<name>)`);
   }
+}
+
+function wholeNumber(s: string, key: string): number {
+  if (!/^\d+$/.test(s) || Number(s) < 1) throw new InvalidInputError(`${key} must be a positive whole number, not ${JSON.stringify(s.slice(0, 40))}`);
+  return Number(s);
 }
 
 function bool(v: unknown, key: string): boolean {

@@ -120,6 +120,7 @@ describe("cashet serve", () => {
       assert.equal(r.json?.error?.code, code, `${method} ${path}: ${r.text}`);
       assert.doesNotMatch(r.text, /\bat .*\.js:\d+/, "no stack trace");
     }
+    assert.equal((await call(open, "GET", "/log?limit=lots")).json.error.message, 'limit must be a positive whole number, not "lots"', "names what was sent");
     const failed = await call(open, "POST", "/submit", { task: "boom", args: ["no"] });
     assert.equal(failed.status, 422);
     assert.equal(failed.json.error.code, "ETASK");
