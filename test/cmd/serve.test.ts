@@ -169,6 +169,40 @@ describe("cashet serve", () => {
     assert.equal(write.status, 403, "a Basic read-only token is still read-only");
   });
 
+  test("GET /hit answers alike on the fast path (serve) and through Koa (createApp): tokens, 400, 404, commit + output", async () => {
+    const made = await call(secured, "POST", "/submit", { task: "bytes", args: [3000] }, "rw-token");
+    assert.equal(made.status, 200);
+    const fingerprint = (await call(secured, "GET", `/commit/${made.json.commit}`, undefined, "ro-token")).json.fingerprint as string;
+    const app = createApp({ store, tasks, token: "rw-token", readToken: "ro-token" });
+    const plain = app.listen(0, "127.0.0.1");
+    await new Promise((r) => plain.once("listening", r));
+    const viaKoa = `http://127.0.0.1:${(plain.address() as { port: number }).port}`;
+    try {
+      for (const base of [secured.url, viaKoa]) {
+        const get = (path: string, token?: string) => fetch(base + path, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+        const none = await get(`/hit/fp/${fingerprint}`);
+        assert.equal(none.status, 401, base);
+        assert.match(none.headers.get("www-authenticate") ?? "", /^Bearer/);
+        assert.equal(((await none.json()) as { error: { code: string } }).error.code, "EUNAUTHORIZED");
+        const bad = await get("/hit/fp/xyz", "ro-token");
+        assert.equal(bad.status, 400, base);
+        assert.equal(((await bad.json()) as { error: { code: string } }).error.code, "EINVALID");
+        const missing = await get(`/hit/fp/${"a".repeat(64)}`, "ro-token");
+        assert.equal(missing.status, 404, base);
+        assert.equal(((await missing.json()) as { error: { code: string } }).error.code, "ENOTFOUND");
+        const hit = await get(`/hit/fp/${fingerprint}`, "ro-token");
+        assert.equal(hit.status, 200, base);
+        assert.equal(hit.headers.get("x-cashet-commit"), made.json.commit);
+        const body = Buffer.from(await hit.arrayBuffer());
+        const length = Number(hit.headers.get("x-cashet-commit-length"));
+        assert.ok(body.subarray(0, length).equals(Buffer.from((await store.objects.read(made.json.commit))!)), "the commit as stored");
+        assert.ok(body.subarray(length).equals(Buffer.from((await store.objects.read(made.json.output))!)), "then the output blob as stored");
+      }
+    } finally {
+      await new Promise((r) => plain.close(r));
+    }
+  });
+
   test("no request shape runs code it sends: only registered task names run, arguments are data", async () => {
     for (const task of ["constructor", "__proto__", "toString", "hasOwnProperty", "../tasks.mjs#add", "process.exit", "eval", "() => 1", ""]) {
       const r = await call(open, "POST", "/submit", { task, args: [] });
