@@ -257,6 +257,25 @@ describe("remote cache through HttpStore", () => {
     }
   });
 
+  test("a connection reset before any answer is retried once on a new connection", async () => {
+    let requests = 0;
+    const flaky: Server = createServer((req, res) => {
+      requests++;
+      if (requests === 1) return void req.socket.destroy(); // as a server closing a kept-alive socket just as it is reused
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name: "fp/x", id: "c".repeat(64) }));
+    });
+    await new Promise<void>((r) => flaky.listen(0, "127.0.0.1", r));
+    const http = new HttpStore(`http://127.0.0.1:${(flaky.address() as { port: number }).port}`);
+    try {
+      assert.equal(await http.refs.read(`fp/${"a".repeat(64)}`), "c".repeat(64));
+      assert.equal(requests, 2);
+    } finally {
+      await http.close();
+      flaky.closeAllConnections();
+      await new Promise((r) => flaky.close(r));
+    }
+  });
+
   test("a remote that is down costs only the cache", async () => {
     const dead = new Client({
       store: new RemoteCachedStore(new FsStore(join(t.dir, "dead")), new HttpStore("http://127.0.0.1:9"), { onWarning: (m) => warnings.push(m) }),

@@ -53,14 +53,30 @@ class Remote {
     const https = base.protocol === "https:";
     // Keep-alive with few sockets: a cache hit is a handful of small requests, and a new TCP (or
     // TLS) connection for each would cost more than the request.
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 8 }) : new HttpAgent({ keepAlive: true, maxSockets: 8 });
+    // Idle sockets are dropped after 4 s, before a Node server's 5 s keep-alive timeout closes them.
+    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 8, timeout: 4000 }) : new HttpAgent({ keepAlive: true, maxSockets: 8, timeout: 4000 });
     this.send = https ? (httpsRequest as typeof httpRequest) : httpRequest;
     this.auth = options.token ? `Bearer ${options.token}` : null;
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
-  /** One request; network failures become StoreUnavailableError, 401/403 typed errors. */
-  request(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+  /**
+   * One request; network failures become StoreUnavailableError, 401/403 typed errors. A connection
+   * reset before any answer is retried once on a new connection: a kept-alive socket may be closed
+   * by the server just as it is reused, and every request here is safe to repeat (objects are
+   * write-once, refs move by compare-and-swap, the rest only read).
+   */
+  async request(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+    try {
+      return await this.once(method, path, body, headers);
+    } catch (err) {
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (!(err instanceof StoreUnavailableError) || !(code === "ECONNRESET" || code === "EPIPE")) throw err;
+      return this.once(method, path, body, headers);
+    }
+  }
+
+  private once(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
     const url = new URL(path, this.base);
     const timeout = this.timeoutMs + (body ? Math.ceil(body.length / 10_000) : 0); // ≥ 10 MB/s before giving up
     return new Promise((resolve, reject) => {
