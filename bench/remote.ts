@@ -4,12 +4,10 @@
 // index locally), the local hits after it, a FsStore hit for scale; then large objects up and
 // down (MB/s of stored bytes, both sides verifying) and the server's peak memory.
 // `npm run build && node dist/bench/remote.js [--json]`.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Client } from "../lib/client.js";
 import { compress } from "../plumbing/compress.js";
 import { sha256 } from "../plumbing/ids.js";
@@ -17,11 +15,11 @@ import { decodeObject } from "../plumbing/objects.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
 import { HttpStore } from "../plumbing/store/http/store.js";
 import { RemoteCachedStore } from "../plumbing/store/remote.js";
+import { startServe } from "../test/helpers/cli.js";
 import { median } from "./median.js";
 import { twice } from "./tasks.js";
 
 const json = process.argv.includes("--json");
-const CLI = fileURLToPath(new URL("../cmd/cli.js", import.meta.url));
 const MIB = randomBytes(1 << 20);
 
 export function oneMiB(seed: number): Buffer {
@@ -33,21 +31,6 @@ interface Row {
   value: number;
   unit: string;
   note?: string;
-}
-
-/** `cashet serve` on `dir` in a child process; resolves with its URL. */
-async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--store", dir, "--token", "bench"], { stdio: ["ignore", "ignore", "pipe"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = "";
-    child.stderr!.on("data", (d: Buffer) => {
-      err += d;
-      const m = /(http:\/\/\S+?) \(/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`cashet serve exited ${code}: ${err}`)));
-  });
-  return { url, child };
 }
 
 /** Median µs per hit (submit + load) over five rounds of `n` calls. */
@@ -63,7 +46,7 @@ async function hitRounds(client: Client, fn: (i: number) => unknown, distinct: n
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "cashet-bench-remote-"));
-  const { url, child } = await startServer(join(root, "server"));
+  const { url, child } = await startServe(["--store", join(root, "server"), "--token", "bench"]);
   const remote = (): HttpStore => new HttpStore(url, { token: "bench" });
   const rows: Row[] = [];
   const opened: FsStore[] = [];

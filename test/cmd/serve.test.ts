@@ -2,7 +2,6 @@
 // tokens (read-write, read-only, none), body limits on the bytes actually read (chunked too),
 // malformed JSON, unknown tasks, a task that throws — and no request shape that runs code it sends.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -11,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { fileTask } from "../../porcelain/run-file.js";
 import { createApp, serve, type Listening } from "../../porcelain/serve.js";
-import { CLI, cashet } from "../helpers/cli.js";
+import { cashet, startServe } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const TASKS = `import { appendFileSync } from "node:fs";
@@ -224,16 +223,7 @@ describe("cashet serve", () => {
   });
 
   test("SIGTERM stops cashet serve after the request in flight has its answer; new connections are refused", async () => {
-    const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--store", join(t.dir, "sigterm-store"), "--tasks", join(project, "tasks.mjs")], { stdio: ["ignore", "ignore", "pipe"] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = "";
-      child.stderr!.on("data", (d: Buffer) => {
-        err += d;
-        const m = /(http:\/\/\S+?) \(4 tasks/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${err}`)));
-    });
+    const { url, child } = await startServe(["--store", join(t.dir, "sigterm-store"), "--tasks", join(project, "tasks.mjs")]);
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const inflight = fetch(`${url}/submit`, { method: "POST", body: JSON.stringify({ task: "slow", args: [700] }) });
     await new Promise((r) => setTimeout(r, 300)); // the task is running

@@ -2,7 +2,7 @@
 // with each process's peak memory (max RSS) under 150 MB; the server takes and serves one large
 // object in flat memory.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { compress } from "../../plumbing/compress.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { HttpStore } from "../../plumbing/store/http/store.js";
-import { CLI } from "../helpers/cli.js";
+import { CLI, startServe } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const MIB = 1024 * 1024;
@@ -60,17 +60,8 @@ test("1 GiB of results: export and import each peak under 150 MB of memory", { t
 
 test("the server takes and serves a 384 MiB object in flat memory (peak RSS under 200 MB), verifying both ways", { timeout: 300_000 }, async () => {
   const t = tempDir("cashet-serve-mem-");
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--store", join(t.dir, "server")], { stdio: ["ignore", "ignore", "pipe"] });
+  const { url, child } = await startServe(["--store", join(t.dir, "server")]);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = "";
-      child.stderr!.on("data", (d: Buffer) => {
-        err += d;
-        const m = /(http:\/\/\S+?) \(/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", (code) => reject(new Error(`cashet serve exited ${code}: ${err}`)));
-    });
     const raw = randomBytes(384 * MIB);
     const id = sha256(raw);
     const stored = compress(raw);

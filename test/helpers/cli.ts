@@ -1,5 +1,5 @@
 // Runs the built CLI as a user would, capturing stdout (as bytes), stderr and the exit code.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../../cmd/cli.js", import.meta.url));
@@ -30,4 +30,19 @@ export function cashet(args: string[], options: { stdin?: Uint8Array | string; e
     });
     child.stdin.end(options.stdin ?? "");
   });
+}
+
+/** `cashet serve <args>` in a child process; resolves with the URL it prints once listening. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d;
+      const m = /^cashet serve: (http:\/\/\S+) \(/m.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`cashet serve exited ${code}: ${err}`)));
+  });
+  return { url, child };
 }
