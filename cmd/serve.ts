@@ -2,8 +2,7 @@
 import { resolve } from "node:path";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/store/open.js";
-import { loadModuleExports } from "../porcelain/load-export.js";
-import { fileTask } from "../porcelain/run-file.js";
+import { fileTask, loadTaskModule } from "../porcelain/run-file.js";
 import { isLoopback, serve } from "../porcelain/serve.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 
@@ -50,7 +49,7 @@ const command: Command = {
     const registered = new Map<string, string>();
     if (cli.flags.tasks) {
       const file = resolve(cli.flags.tasks);
-      for (const name of await loadModuleExports(file)) registered.set(name, file);
+      for (const name of await loadTaskModule(file)) registered.set(name, file);
     }
     const store = await openStore({ dir: cli.flags.store, redis: cli.flags.redis, remote: cli.flags.remote, create: true });
     const listening = await serve({

@@ -7,7 +7,7 @@ import { InvalidInputError } from "../plumbing/errors.js";
 const TS_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
 /** Imports the module at `abs`: TypeScript through tsx (loaded only now), JavaScript as it is. */
-async function importModule(abs: string): Promise<Record<string, unknown>> {
+export async function importModule(abs: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(abs).href;
   if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) {
     const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };

@@ -1,11 +1,10 @@
 // runFile: the CLI's memoized call of `<file>#<export>`. The function hash is computed
 // statically from the source and the arguments from the shell words, so a cache hit never
 // imports the script (no top-level side effects, no TypeScript loader); only a miss loads it.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Json } from "../plumbing/commit.js";
-import { CashetError, InvalidInputError } from "../plumbing/errors.js";
-import { sha256 } from "../plumbing/ids.js";
+import { InvalidInputError } from "../plumbing/errors.js";
 import { IDENTITY } from "../plumbing/hash/args.js";
 import { argsFromCli } from "../plumbing/hash/cli-args.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
@@ -13,7 +12,8 @@ import { hashExportedFunction } from "../plumbing/hash/function.js";
 import { analysisCacheDir, setAnalysisCache } from "../plumbing/hash/module.js";
 import { analysisDir, objectsDir, tmpDir } from "../plumbing/store/fs/layout.js";
 import type { Store } from "../plumbing/store/types.js";
-import { loadExport } from "./load-export.js";
+import { importModule, loadExport, loadModuleExports } from "./load-export.js";
+import { freshThread } from "./worker-pool.js";
 import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
 
 export interface RunFileInput {
@@ -37,9 +37,31 @@ export interface RunFileInput {
  * throws InvalidInputError for a missing file or export, unparseable arguments or a missing
  * `@file` — so bad input is refused before anything is created.
  */
-/** What each task export's hash, and each task module's bytes, were when this process imported them. */
+/** What each task export's hash was when this process imported its module (`file#export`). */
 const hashAtLoad = new Map<string, string>();
-const moduleAtLoad = new Map<string, string>();
+/** Task modules this process imported. */
+const loadedModules = new Set<string>();
+
+/**
+ * Imports the task module at `file` and records what every one of its exports is right now, so
+ * that a later call of any of them knows whether this process still holds its current code
+ * (`fileTask` does it on its first miss in a module; `cashet serve --tasks` at start).
+ */
+export async function loadTaskModule(file: string): Promise<string[]> {
+  const abs = resolve(file);
+  const names = await loadModuleExports(abs);
+  if (!loadedModules.has(abs)) {
+    loadedModules.add(abs);
+    const mod = await importModule(abs); // the same instance: Node imported it once
+    const inner = mod.default && typeof mod.default === "object" ? Object.keys(mod.default) : []; // CommonJS
+    for (const name of new Set([...Object.keys(mod), ...inner])) {
+      try {
+        hashAtLoad.set(`${abs}#${name}`, hashExportedFunction(abs, name).hash);
+      } catch {} // not a function the hasher can name: its calls will run in a fresh thread
+    }
+  }
+  return names;
+}
 
 export async function fileTask(input: Omit<RunFileInput, "options">): Promise<TaskSpec> {
   const { file, exportName = "default" } = input;
@@ -59,7 +81,7 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
     deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
   };
   let loaded: ((...a: unknown[]) => unknown) | undefined;
-  return {
+  const spec: TaskSpec = {
     file: identity.file,
     entry: { file: abs, exportName },
     fn: (...a: never[]) => loaded!(...a),
@@ -68,24 +90,23 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
     // run calls this only on a miss, before the first attempt and before it records the commit:
     // the one place the script is imported.
     resolveArgs: async (given) => {
-      // Node never reloads a module: a long-lived process (serve, worker) that imported this export
-      // before its code changed would run the old code and record it under the new hash.
-      const key = `${abs}#${exportName}`;
-      const first = hashAtLoad.get(key) ?? null;
-      const content = sha256(readFileSync(abs));
-      const module = moduleAtLoad.get(abs) ?? null;
-      if ((first !== null && first !== func.hash) || (module !== null && module !== content)) {
-        throw new CashetError("ESTALE", `${file} changed since this process loaded it, and Node cannot load a module twice: restart it to run the new code`);
+      // Node never loads a module twice: a process that imported this module before the function
+      // (or anything it depends on) changed holds the old code, and running it would record the
+      // old code under the new code's key. Such a call runs in a fresh thread, which loads the
+      // files as they are now.
+      if (!loadedModules.has(abs)) await loadTaskModule(abs);
+      if (hashAtLoad.get(`${abs}#${exportName}`) !== func.hash) {
+        spec.executor = freshThread;
+      } else {
+        loaded = await loadExport(abs, exportName, file);
+        if (!func.source) func.source = Function.prototype.toString.call(loaded);
+        if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       }
-      loaded = await loadExport(abs, exportName, file);
-      if (first === null) hashAtLoad.set(key, func.hash);
-      if (module === null) moduleAtLoad.set(abs, content);
-      if (!func.source) func.source = Function.prototype.toString.call(loaded);
-      if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       const resolveArg = input.resolveArg ?? ((a: unknown) => (a instanceof FileArg ? a.path : a));
       return Promise.all(given.map(resolveArg));
     },
   };
+  return spec;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface TaskSpec {
    * `file()` arguments as their paths. Defaults to the arguments as given.
    */
   resolveArgs?: (args: readonly unknown[]) => Promise<unknown[]>;
+  /**
+   * Where this task must run, whatever the options say — set by `resolveArgs` when this process
+   * holds an outdated copy of the task's module (a fresh thread loads the current one).
+   */
+  executor?: Executor;
 }
 
 export interface RunOptions {
@@ -244,7 +249,7 @@ async function execute(
   while (attempt < attempts) {
     attempt++;
     try {
-      const executor = options.executor && !isRemoteRunner(options.executor) ? options.executor : inProcess;
+      const executor = task.executor ?? (options.executor && !isRemoteRunner(options.executor) ? options.executor : inProcess);
       value = await executor.execute({
         fn: task.fn,
         args: callArgs,

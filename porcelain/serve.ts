@@ -354,7 +354,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The HTTP status of each error code (the web view answers with the same ones). */
-export const STATUS: Record<string, number> = { EINVALID: 400, EAMBIGUOUS: 400, ENOTFOUND: 404, ETOOLARGE: 413, EUNAUTHORIZED: 401, EFORBIDDEN: 403, ECONFLICT: 409, ESTALE: 409 };
+export const STATUS: Record<string, number> = { EINVALID: 400, EAMBIGUOUS: 400, ENOTFOUND: 404, ETOOLARGE: 413, EUNAUTHORIZED: 401, EFORBIDDEN: 403, ECONFLICT: 409 };
 
 /** Every error as JSON `{error: {code, message}}` with a status that fits, never a stack trace. */
 async function errors(ctx: Context, next: Next): Promise<void> {

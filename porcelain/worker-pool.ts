@@ -176,3 +176,19 @@ export class WorkerPoolExecutor implements Executor {
     queueMicrotask(() => this.pump());
   }
 }
+
+/**
+ * Runs each call in a thread of its own, started for it and ended after it: the module is loaded
+ * as it is on disk now, whatever this process imported before (a task file edited under a
+ * long-lived server or worker).
+ */
+export const freshThread: Executor = {
+  async execute(call) {
+    const pool = new WorkerPoolExecutor({ size: 1 });
+    try {
+      return await pool.execute(call);
+    } finally {
+      await pool.close();
+    }
+  },
+};

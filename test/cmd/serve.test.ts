@@ -283,22 +283,36 @@ describe("cashet serve", () => {
     assert.match(p.stderr, /--port must be 0–65535/);
   });
 
-  test("a task file edited while the server runs is refused (409 ESTALE) rather than run as its old code", async () => {
+  test("a task file edited while the server runs runs as it is now (in a fresh thread), never as the code the server loaded", async () => {
     const dir = join(t.dir, "stale");
     mkdirSync(dir);
     const file = join(dir, "tasks.mjs");
-    writeFileSync(file, `export function greet(name) { return "hello " + name; }\n`);
-    const server = await serve({ store, port: 0, tasks: async (name, args) => (name === "greet" ? fileTask({ file, exportName: name, args }) : null) });
+    const helper = join(dir, "helper.mjs");
+    writeFileSync(helper, `export const greeting = "hello";\n`);
+    const shout = `export function shout(name) { return name.toUpperCase(); }\n`;
+    writeFileSync(file, `import { greeting } from "./helper.mjs";\nexport function greet(name) { return greeting + " " + name; }\n${shout}`);
+    const server = await serve({ store, port: 0, tasks: async (name, args) => (name === "greet" || name === "shout" ? fileTask({ file, exportName: name, args }) : null) });
     try {
       const first = await call(server, "POST", "/submit", { task: "greet", args: ["ada"] });
       assert.equal(first.json.result, "hello ada");
-      writeFileSync(file, `export function greet(name) { return "goodbye " + name; }\n`);
-      const stale = await call(server, "POST", "/submit", { task: "greet", args: ["bob"] });
-      assert.equal(stale.status, 409);
-      assert.equal(stale.json.error.code, "ESTALE");
-      assert.match(stale.json.error.message, /changed since this process loaded it.*restart/);
-      const log = await call(server, "GET", "/log?func=greet");
-      assert.equal(log.json.length, 1, "nothing was recorded for the new code");
+      // An export never called yet, edited after its module was imported: its first call runs it as it is now.
+      writeFileSync(file, `import { greeting } from "./helper.mjs";\nexport function greet(name) { return greeting + " " + name; }\n${shout.replace("toUpperCase()", "toUpperCase() + '!'")}`);
+      assert.equal((await call(server, "POST", "/submit", { task: "shout", args: ["ada"] })).json.result, "ADA!");
+      // The function itself changes: the server's copy of the module is outdated.
+      writeFileSync(file, `import { greeting } from "./helper.mjs";\nexport function greet(name) { return greeting + ", " + name + "!"; }\n${shout}`);
+      const edited = await call(server, "POST", "/submit", { task: "greet", args: ["ada"] });
+      assert.equal(edited.status, 200, edited.text);
+      assert.equal(edited.json.result, "hello, ada!", "the code as it is now");
+      assert.equal(edited.json.cached, false);
+      const shown = await call(server, "GET", `/commit/${edited.json.commit}`);
+      assert.match(shown.json.func.source, /greeting \+ ", " \+ name/, "recorded with the source that ran");
+      // Only an imported module changes: the key changes, and the fresh thread sees the new import too.
+      writeFileSync(helper, `export const greeting = "goodbye";\n`);
+      const deps = await call(server, "POST", "/submit", { task: "greet", args: ["ada"] });
+      assert.equal(deps.json.result, "goodbye, ada!");
+      assert.equal((await call(server, "POST", "/submit", { task: "greet", args: ["ada"] })).json.cached, true);
+      assert.equal((await call(server, "GET", "/log?func=greet")).json.length, 3);
+      assert.equal((await call(server, "POST", "/submit", { task: "shout", args: ["bob"] })).json.result, "BOB", "shout as it is now");
     } finally {
       await server.close();
     }
