@@ -14,7 +14,7 @@ import { IDENTITY, type Identified } from "../plumbing/hash/args.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { TaskEntry } from "./executor.js";
-import { fileTask } from "./run-file.js";
+import { fileTask, watchTaskModules } from "./run-file.js";
 import { decodeResult, run, TaskError, type RunOptions } from "./run.js";
 
 /** The options that travel with a queued call (the rest are the submitter's own). */
@@ -140,6 +140,7 @@ export interface WorkerOptions extends QueueOptions {
 /** Starts a worker that runs queued calls on `store`; resolves once it is taking jobs. */
 export async function startWorker(store: Store, options: WorkerOptions = {}): Promise<{ close: () => Promise<void>; worker: Worker }> {
   const s = settings(options);
+  watchTaskModules(); // task files may change while the worker runs
   const concurrency = options.concurrency ?? 1;
   if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new InvalidInputError(`--concurrency must be a whole number ≥ 1, not ${concurrency}`);
   const lockDuration = options.lockMs ?? 5000;

@@ -39,13 +39,25 @@ export interface RunFileInput {
  */
 /** What each task export's hash was when this process imported its module (`file#export`). */
 const hashAtLoad = new Map<string, string>();
-/** Task modules this process imported. */
+/** Task modules this process imported with every export's hash recorded (`loadTaskModule`). */
 const loadedModules = new Set<string>();
+let watching = false;
+
+/**
+ * For processes that live on while task files change (serve, queue workers): from now on, the
+ * first import of a task module records every export's hash (`loadTaskModule`), so that any
+ * export edited after that import — even one not called yet — runs as it is on disk. Without it
+ * only the exports already called are checked: enough for a one-shot `cashet run`, which then
+ * never pays for hashing exports it does not call (≈ 10–400 ms, by what they import).
+ */
+export function watchTaskModules(): void {
+  watching = true;
+}
 
 /**
  * Imports the task module at `file` and records what every one of its exports is right now, so
  * that a later call of any of them knows whether this process still holds its current code
- * (`fileTask` does it on its first miss in a module; `cashet serve --tasks` at start).
+ * (`cashet serve --tasks` at start; `fileTask` on a module's first miss once `watchTaskModules()`).
  */
 export async function loadTaskModule(file: string): Promise<string[]> {
   const abs = resolve(file);
@@ -94,11 +106,14 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
       // (or anything it depends on) changed holds the old code, and running it would record the
       // old code under the new code's key. Such a call runs in a fresh thread, which loads the
       // files as they are now.
-      if (!loadedModules.has(abs)) await loadTaskModule(abs);
-      if (hashAtLoad.get(`${abs}#${exportName}`) !== func.hash) {
+      const key = `${abs}#${exportName}`;
+      if (watching && !loadedModules.has(abs)) await loadTaskModule(abs);
+      const atLoad = hashAtLoad.get(key);
+      if (loadedModules.has(abs) ? atLoad !== func.hash : atLoad !== undefined && atLoad !== func.hash) {
         spec.executor = freshThread;
       } else {
         loaded = await loadExport(abs, exportName, file);
+        if (atLoad === undefined) hashAtLoad.set(key, func.hash);
         if (!func.source) func.source = Function.prototype.toString.call(loaded);
         if (exportName === "default" && loaded.name) func.name = loaded.name; // as the library names it
       }

@@ -19,6 +19,7 @@ import { gc } from "./gc.js";
 import { get, resultJson } from "./get.js";
 import { history } from "./history.js";
 import { log } from "./log.js";
+import { watchTaskModules } from "./run-file.js";
 import { run, TaskError, type RunOptions, type TaskSpec } from "./run.js";
 import { show } from "./show.js";
 import { stats } from "./stats.js";
@@ -282,6 +283,7 @@ export interface Listening {
 
 /** Listens on `host:port` (port 0: any free one). */
 export async function serve(options: ServeOptions & { host?: string; port?: number; requestTimeoutMs?: number }): Promise<Listening> {
+  watchTaskModules(); // task files may change while the server runs
   const hits = new HitReader(options.store);
   const app = createApp(options, hits);
   const koa = app.callback();
