@@ -34,7 +34,7 @@ export function webRoutes(router: Router, store: Store): void {
     return layout("log", html`
       <form method="get" action="/">
         <label>function <input name="func" value="${func}"></label>
-        <label>tag <input name="tag" value="${tags[0] ?? ""}" placeholder="k=v or k"></label>
+        ${[...tags, ""].map((tag) => html`<label>tag <input name="tag" value="${tag}" placeholder="k=v or k"></label>`)}
         <label>status <select name="status">${option("", "any")}${option("completed", "completed")}${option("failed", "failed")}</select></label>
         <label>limit <input name="limit" value="${limit}" size="4" placeholder="20"></label>
         <button>filter</button>

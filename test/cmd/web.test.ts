@@ -81,6 +81,10 @@ describe("cashet serve: the web view", () => {
     assert.ok(![first, again, changed].some((id) => onlyFailed.text.includes(commitLink(id))));
     const tagged = await get("/?tag=team%3Dml");
     assert.deepEqual([first, again, failed, changed].filter((id) => tagged.text.includes(commitLink(id))), [first]);
+    // Several tags all filter, and the form shows each of them (plus a blank one to add another).
+    const both = await get("/?tag=team%3Dml&tag=note");
+    assert.deepEqual([first, again, failed, changed].filter((id) => both.text.includes(commitLink(id))), [first]);
+    assert.deepEqual([...both.text.matchAll(/<input name="tag" value="([^"]*)"/g)].map((m) => m[1]), ["team=ml", "note", ""]);
     const limited = await get("/?limit=1");
     assert.deepEqual([first, again, failed, changed].filter((id) => limited.text.includes(commitLink(id))), [changed]);
     const blank = await get("/?func=&tag=&status=&limit=");
