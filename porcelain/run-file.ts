@@ -13,7 +13,7 @@ import { analysisCacheDir, setAnalysisCache } from "../plumbing/hash/module.js";
 import { analysisDir, objectsDir, tmpDir } from "../plumbing/store/fs/layout.js";
 import type { Store } from "../plumbing/store/types.js";
 import { importModule, loadExport, loadModuleExports } from "./load-export.js";
-import { freshThread } from "./worker-pool.js";
+import type { Executor } from "./executor.js";
 import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
 
 export interface RunFileInput {
@@ -37,6 +37,11 @@ export interface RunFileInput {
  * throws InvalidInputError for a missing file or export, unparseable arguments or a missing
  * `@file` — so bad input is refused before anything is created.
  */
+/** A thread started for one call (worker-pool.ts and worker_threads, loaded only when one is needed). */
+const freshThread: Executor = {
+  execute: async (call) => (await import("./worker-pool.js")).freshThread.execute(call),
+};
+
 /** What each task export's hash was when this process imported its module (`file#export`). */
 const hashAtLoad = new Map<string, string>();
 /** Task modules this process imported with every export's hash recorded (`loadTaskModule`). */
