@@ -8,7 +8,7 @@ import { diff } from "./diff.js";
 import { history } from "./history.js";
 import { log, type LogOptions } from "./log.js";
 import { show } from "./show.js";
-import { STATUS } from "./serve.js";
+import { STATUS } from "./http.js";
 import { stats } from "./stats.js";
 
 /** Registers the HTML pages: `/`, `/ui/commit/:id`, `/ui/diff/:a/:b`, `/ui/stats`. */

@@ -97,7 +97,6 @@ export class RemoteCachedStore implements Store {
   /** Uploads a run published here: the blobs the server lacks, the commit, then (for a completed run) its ref. */
   private async push(id: string, ref: string | null): Promise<void> {
     if (this.readOnly) return;
-    this.misses.delete(ref ?? "");
     const stored = await this.local.objects.read(id);
     const read = stored && decodeObject(id, stored);
     if (!read || read.kind !== "commit") return;
