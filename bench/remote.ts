@@ -5,7 +5,8 @@
 // down (MB/s of stored bytes, both sides verifying) and the server's peak memory.
 // `npm run build && node dist/bench/remote.js [--json]`.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../lib/client.js";
@@ -15,7 +16,7 @@ import { decodeObject } from "../plumbing/objects.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
 import { HttpStore } from "../plumbing/store/http/store.js";
 import { RemoteCachedStore } from "../plumbing/store/remote.js";
-import { startServe } from "../test/helpers/cli.js";
+import { CLI, startServe } from "../test/helpers/cli.js";
 import { median } from "./median.js";
 import { twice } from "./tasks.js";
 
@@ -100,6 +101,30 @@ async function main(): Promise<void> {
     rows.push({ name: "miss, small result, write-through", value: await missTime(c, 10_000), unit: "µs" });
     rows.push({ name: "miss, small result, local only", value: await missTime(c0, 20_000), unit: "µs" });
 
+    // The CLI: `cashet run` with CASHET_REMOTE in a store that lacks the run (it is fetched; the
+    // local index daemon starts to index it), then in that store again (a local hit), against `node -e 0`.
+    const script = join(root, "cli-task.mjs");
+    writeFileSync(script, "export function cube(x) { return x ** 3; }\n");
+    const cli = (dir: string, arg: number): number => {
+      const t0 = performance.now();
+      execFileSync(process.execPath, [CLI, "run", `${script}#cube`, String(arg)], { env: { ...process.env, CASHET_DIR: join(root, dir), CASHET_REMOTE: url, CASHET_REMOTE_TOKEN: "bench", CASHET_DAEMON_IDLE_MS: "2000" } });
+      return performance.now() - t0;
+    };
+    cli("cli-seed", 3); // machine A computes and uploads
+    const first: number[] = [];
+    const again: number[] = [];
+    const bare: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      first.push(cli(`cli-fresh-${r}`, 3));
+      again.push(cli(`cli-fresh-${r}`, 3));
+      const t0 = performance.now();
+      execFileSync(process.execPath, ["-e", "0"]);
+      bare.push(performance.now() - t0);
+    }
+    rows.push({ name: "CLI: cashet run, remote hit into an empty store", value: median(first), unit: "ms", note: `${(median(first) / median(bare)).toFixed(2)}× node -e 0` });
+    rows.push({ name: "CLI: the same call again, local hit", value: median(again), unit: "ms", note: `${(median(again) / median(bare)).toFixed(2)}× node -e 0` });
+    rows.push({ name: "node -e 0", value: median(bare), unit: "ms" });
+
     // Large objects: stored bytes up (the server verifies) and down (we verify).
     const http = remote();
     for (const mib of [64, 256]) {
@@ -125,7 +150,9 @@ async function main(): Promise<void> {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
     // Fresh handles: the clients closed theirs. Each store's daemon is asked to exit now.
-    for (const s of [...opened.map((o) => o.location), join(root, "server")]) {
+    const cliStores = ["cli-seed", ...[0, 1, 2, 3, 4].map((r) => `cli-fresh-${r}`)].map((d) => join(root, d));
+    for (const s of [...opened.map((o) => o.location), join(root, "server"), ...cliStores]) {
+      if (!existsSync(s)) continue;
       const handle = new FsStore(s, { create: false });
       await handle.stopDaemon().catch(() => undefined);
       await handle.close();
@@ -135,7 +162,7 @@ async function main(): Promise<void> {
   if (json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   process.stdout.write(`remote cache over loopback (cashet serve in another process), same run\n\n`);
   for (const r of rows) {
-    const v = r.unit === "µs" ? r.value.toFixed(0) : r.value.toFixed(r.unit === "MiB" ? 0 : 0);
+    const v = r.value.toFixed(0);
     process.stdout.write(`${r.name.padEnd(58)}${`${v} ${r.unit}`.padStart(12)}${r.note ? `  (${r.note})` : ""}\n`);
   }
 }
