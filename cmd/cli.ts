@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   get: () => import("./get.js"),
   worker: () => import("./worker.js"),
   export: () => import("./export.js"),
+  push: () => import("./push.js"),
   import: () => import("./import.js"),
   serve: () => import("./serve.js"),
 };

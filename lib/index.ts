@@ -27,6 +27,7 @@ export { FsStore, type FsStoreOptions } from "../plumbing/store/fs/store.js";
 export { MemoryStore } from "../plumbing/store/memory.js";
 export { HttpStore, UnsupportedError, type HttpStoreOptions } from "../plumbing/store/http/store.js";
 export { RemoteCachedStore, type RemoteCacheOptions } from "../plumbing/store/remote.js";
+export { push, type PushFilters, type PushCounts } from "../porcelain/push.js";
 export { openStore, storeDir, remoteCache, type OpenStoreOptions } from "../plumbing/store/open.js";
 export type {
   Store,

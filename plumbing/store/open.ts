@@ -9,8 +9,8 @@ export interface OpenStoreOptions {
   dir?: string;
   /** A Redis URL (`redis://host:6379/0`); defaults to $CASHET_REDIS. Wins over `dir`. */
   redis?: string;
-  /** A `cashet serve` URL to read through and write through to; defaults to $CASHET_REMOTE. */
-  remote?: string;
+  /** A `cashet serve` URL to read through and write through to; defaults to $CASHET_REMOTE; false: none. */
+  remote?: string | false;
   /** Its bearer token; defaults to $CASHET_REMOTE_TOKEN. */
   remoteToken?: string;
   /** Create the store if missing (writing commands); readers fail on a missing store. */
@@ -46,7 +46,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   } else {
     store = new FsStore(storeDir(options.dir), { create: options.create ?? false });
   }
-  const remote = remoteCache(options.remote, options.remoteToken);
+  const remote = options.remote === false ? null : remoteCache(options.remote, options.remoteToken);
   if (!remote) return store;
   const [{ HttpStore }, { RemoteCachedStore }] = await Promise.all([import("./http/store.js"), import("./remote.js")]);
   return new RemoteCachedStore(store, new HttpStore(remote.url, remote.token ? { token: remote.token } : {}));

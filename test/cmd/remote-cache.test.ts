@@ -289,6 +289,37 @@ describe("remote cache through HttpStore", () => {
     warnings.length = 0;
   });
 
+  test("cashet push uploads what a store made before it had a server; only what the server lacks; a read-only token cannot", async () => {
+    const offline = new Client({ storeDir: join(t.dir, "push-old"), remote: false });
+    const made = [await offline.submit(label, "old 1"), await offline.submit(label, "old 2"), await offline.submit(noise, 4096, 123)];
+    await offline.run(triple, { args: [77], tags: { kept: "locally" } });
+    await offline.close();
+    const env = (token: string) => ({ CASHET_DIR: join(t.dir, "push-old"), CASHET_REMOTE: listening.url, CASHET_REMOTE_TOKEN: token });
+    const denied = await cashet(["push", "--func", "label"], { env: env("ro-token") });
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(denied.stderr, /^cashet: the remote cache only lets this token read .*\n$/);
+    const first = await cashet(["push", "--json", "--func", "label"], { env: env("rw-token") });
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.out), { commits: 2, blobs: 0, refs: 2, bytes: JSON.parse(first.out).bytes, skipped: 0 });
+    const rest = await cashet(["push", "--json"], { env: env("rw-token") });
+    const counts = JSON.parse(rest.out);
+    assert.equal(counts.commits, 2, "noise and triple; the two label runs are there already");
+    assert.equal(counts.blobs, 1, "noise's output is an object of its own");
+    assert.equal(counts.skipped, 2);
+    const again = JSON.parse((await cashet(["push", "--json"], { env: env("rw-token") })).out);
+    assert.deepEqual({ ...again, skipped: 0 }, { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: 0 }, "nothing new the second time");
+    // Another machine now hits every pushed run.
+    const other = machine("push-new");
+    const before = { ...calls };
+    assert.equal((await other.submit(label, "old 2")).commit, made[1]!.commit);
+    assert.equal((await other.submit(noise, 4096, 123)).cached, true);
+    assert.deepEqual(calls, before, "nothing ran again");
+    await other.close();
+    const none = await cashet(["push"], { env: { CASHET_DIR: join(t.dir, "push-old") } });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /push needs a server: --remote URL or \$CASHET_REMOTE/);
+  });
+
   test("cashet run with CASHET_REMOTE shares results between two store directories", async () => {
     const project = join(t.dir, "project");
     mkdirSync(project, { recursive: true });

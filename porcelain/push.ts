@@ -1,0 +1,69 @@
+// push: uploads runs a store already holds to a remote cache (`cashet serve`), so a server set up
+// after the fact starts with them. Runs made later travel by themselves (write-through); push is
+// for what came before. Only what the server lacks is sent: one question for all ids first.
+import type { HttpStore } from "../plumbing/store/http/store.js";
+import type { Store } from "../plumbing/store/types.js";
+import { parseDuration } from "../plumbing/units.js";
+import { assertTagFilters } from "./log.js";
+
+export interface PushFilters {
+  /** Only runs of this function. */
+  func?: string;
+  /** `k=v` or `k`; every one must match. */
+  tags?: readonly string[];
+  /** Only runs created within this long (`7d`, `12h`) or since this time (ms since epoch). */
+  since?: string | number;
+  /** Told after each object sent: sent so far and the total to send. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PushCounts {
+  /** Commits and blobs uploaded. */
+  commits: number;
+  blobs: number;
+  /** Calls whose ref on the server was set to a pushed run (where it had none). */
+  refs: number;
+  /** Bytes of objects uploaded. */
+  bytes: number;
+  /** Objects the server already had. */
+  skipped: number;
+}
+
+/**
+ * Uploads the chosen completed runs of `store` to `remote`: the blobs and commits it lacks, then,
+ * for each run that is its call's head here, the call's ref — only where the server has none, so
+ * a push never moves the server's answer for a call back to an older run.
+ */
+export async function push(store: Store, remote: HttpStore, filters: PushFilters = {}): Promise<PushCounts> {
+  const tags = assertTagFilters(filters.tags ?? []);
+  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
+  const entries = await store.index.log({ status: "completed", ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
+  const blobIds = [...new Set(entries.flatMap((e) => e.blobs.filter((b) => !b.inline).map((b) => b.id)))];
+  const have = await remote.have([...blobIds, ...entries.map((e) => e.id)]);
+  const counts: PushCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: have.size };
+  const total = blobIds.length + entries.length - have.size;
+  const sent = (bytes: number): void => {
+    counts.bytes += bytes;
+    filters.onProgress?.(counts.blobs + counts.commits, total);
+  };
+  // Blobs before the commits that name them: the server takes a commit only once it has those.
+  for (const id of blobIds) {
+    if (have.has(id)) continue;
+    const bytes = await store.objects.read(id);
+    if (!bytes) continue; // removed here since the plan (gc): its commits will be refused below, and skipped
+    await remote.objects.write(id, bytes);
+    counts.blobs++;
+    sent(bytes.length);
+  }
+  for (const e of entries) {
+    if (have.has(e.id)) continue; // there already, and its ref with it when it was a head
+    const bytes = await store.objects.read(e.id);
+    if (!bytes) continue;
+    await remote.objects.write(e.id, bytes);
+    counts.commits++;
+    sent(bytes.length);
+    const ref = `fp/${e.fingerprint}`;
+    if ((await store.refs.read(ref)) === e.id && (await remote.refs.update(ref, e.id, null))) counts.refs++;
+  }
+  return counts;
+}
