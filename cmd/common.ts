@@ -29,6 +29,18 @@ export const STORE_FLAGS = {
   remote: { type: "string" },
 } as const;
 
+/** The run filters of bulk commands (export, push), as flags. */
+export const RUN_FILTER_FLAGS = {
+  func: { type: "string" },
+  tag: { type: "string", isMultiple: true },
+  since: { type: "string" },
+} as const;
+
+/** Those flags as the porcelain's RunFilters. */
+export function runFilters(flags: { func?: string; tag?: string[]; since?: string }): { func?: string; tags: string[]; since?: string } {
+  return { ...(flags.func !== undefined ? { func: flags.func } : {}), tags: flags.tag ?? [], ...(flags.since !== undefined ? { since: flags.since } : {}) };
+}
+
 export const JSON_FLAG = {
   json: { type: "boolean", default: false },
 } as const;

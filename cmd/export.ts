@@ -1,6 +1,6 @@
 // cashet export <file> [--func NAME] [--tag k=v]… [--since DURATION] [--with-history]
 import { exportArchive } from "../porcelain/transfer.js";
-import { formatBytes, JSON_FLAG, out, outJson, parse, positionals, STORE_FLAGS, STORE_HELP, withStore, type Command } from "./common.js";
+import { formatBytes, JSON_FLAG, out, outJson, parse, positionals, RUN_FILTER_FLAGS, runFilters, STORE_FLAGS, STORE_HELP, withStore, type Command } from "./common.js";
 import { progress } from "./progress.js";
 
 const HELP = `
@@ -26,9 +26,7 @@ const command: Command = {
     const cli = parse(argv, HELP, {
       ...STORE_FLAGS,
       ...JSON_FLAG,
-      func: { type: "string" },
-      tag: { type: "string", isMultiple: true },
-      since: { type: "string" },
+      ...RUN_FILTER_FLAGS,
       withHistory: { type: "boolean", default: false },
     });
     const [file] = positionals(cli.input, ["file"]);
@@ -37,9 +35,7 @@ const command: Command = {
       let counts;
       try {
         counts = await exportArchive(store, file!, {
-          ...(cli.flags.func !== undefined ? { func: cli.flags.func } : {}),
-          tags: cli.flags.tag ?? [],
-          ...(cli.flags.since !== undefined ? { since: cli.flags.since } : {}),
+          ...runFilters(cli.flags),
           withHistory: cli.flags.withHistory,
           onProgress: (done, total) => bar.update("export", done, total),
         });

@@ -3,7 +3,7 @@ import { InvalidInputError } from "../plumbing/errors.js";
 import { HttpStore } from "../plumbing/store/http/store.js";
 import { openStore, remoteCache } from "../plumbing/store/open.js";
 import { push } from "../porcelain/push.js";
-import { EXIT, formatBytes, JSON_FLAG, out, outJson, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
+import { EXIT, formatBytes, JSON_FLAG, out, outJson, parse, positionals, RUN_FILTER_FLAGS, runFilters, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 import { progress } from "./progress.js";
 
 const HELP = `
@@ -28,9 +28,7 @@ const command: Command = {
     const cli = parse(argv, HELP, {
       ...STORE_FLAGS,
       ...JSON_FLAG,
-      func: { type: "string" },
-      tag: { type: "string", isMultiple: true },
-      since: { type: "string" },
+      ...RUN_FILTER_FLAGS,
     });
     positionals(cli.input, []);
     const target = remoteCache(cli.flags.remote);
@@ -42,9 +40,7 @@ const command: Command = {
       let counts;
       try {
         counts = await push(store, remote, {
-          ...(cli.flags.func !== undefined ? { func: cli.flags.func } : {}),
-          tags: cli.flags.tag ?? [],
-          ...(cli.flags.since !== undefined ? { since: cli.flags.since } : {}),
+          ...runFilters(cli.flags),
           onProgress: (done, total) => bar.update("push", done, total),
         });
       } finally {

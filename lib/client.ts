@@ -8,9 +8,8 @@ import { InvalidInputError } from "../plumbing/errors.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
 import { hashFunctionObject } from "../plumbing/hash/runtime.js";
 import { FsStore } from "../plumbing/store/fs/store.js";
-import { HttpStore } from "../plumbing/store/http/store.js";
 import { remoteCache, storeDir } from "../plumbing/store/open.js";
-import { RemoteCachedStore } from "../plumbing/store/remote.js";
+import { behindRemote } from "../plumbing/store/remote.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
@@ -97,7 +96,7 @@ export class Client {
     const given = options.remote;
     const remote =
       given === false ? null : typeof given === "string" ? { url: given } : given ?? (options.store ? null : remoteCache());
-    this.store = remote ? new RemoteCachedStore(local, new HttpStore(remote.url, remote.token ? { token: remote.token } : {})) : local;
+    this.store = remote ? behindRemote(local, remote) : local;
   }
 
   /** Runs `fn(...args)` through the cache. */

@@ -58,51 +58,85 @@ export function decodeObject(id: string, stored: Uint8Array): ObjectRead {
 }
 
 /**
- * Streams a blob's stored bytes (one zstd frame, as stores hold it) into `storage` under `id`,
- * verifying as they pass: the frame goes to the object writer and through a decompressor into
- * sha256 at once, and only a matching hash finishes the write — so a blob of any size arrives in
- * flat memory and unverified bytes are never visible. `inflated` bounds what the frames unpack to
- * (shared by the caller across many blobs: an archive's ceiling). Throws InvalidInputError.
+ * Checks a blob's stored bytes (zstd frames) against `id` a piece at a time: each piece goes
+ * through a decompressor into sha256, so a blob of any size is verified in flat memory. `inflated`
+ * bounds what the frames unpack to (shared by a caller across many blobs: an archive's ceiling).
+ * `write` and `end` throw InvalidInputError for a broken frame, a bomb, or content that is not `id`.
+ */
+export class BlobVerifier {
+  private readonly hash = createHash("sha256");
+  private readonly inflate = createDecompressStream();
+  private readonly drained: Promise<void>;
+
+  constructor(
+    private readonly id: string,
+    inflated: { bytes: number; ceiling: number } = { bytes: 0, ceiling: Number.POSITIVE_INFINITY },
+  ) {
+    this.inflate.on("data", (chunk: Buffer) => {
+      inflated.bytes += chunk.length;
+      if (inflated.bytes > inflated.ceiling) this.inflate.destroy(new InvalidInputError(`unpacks to more than ${inflated.ceiling} bytes (a decompression bomb?): refusing it`));
+      else this.hash.update(chunk);
+    });
+    this.drained = new Promise<void>((resolve, reject) => {
+      this.inflate.on("end", resolve);
+      this.inflate.on("error", reject);
+    });
+    this.drained.catch(() => undefined); // observed by write/end; never unhandled meanwhile
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.inflate.destroyed) await this.failure(); // it failed (a bomb, a broken frame): say why
+    // Room again, or it was destroyed: the next piece (or end) finds out which.
+    if (!this.inflate.write(chunk)) await new Promise((r) => (this.inflate.once("drain", r), this.inflate.once("close", r)));
+  }
+
+  /** Resolves once every piece decompressed to content whose sha256 is the id. */
+  async end(): Promise<void> {
+    if (this.inflate.destroyed) await this.failure();
+    this.inflate.end();
+    await this.failure();
+    if (this.hash.digest("hex") !== this.id) throw new InvalidInputError(`its content does not match its id ${this.id.slice(0, 12)}`);
+  }
+
+  /** Stops early (the caller gave up). */
+  destroy(): void {
+    this.inflate.destroy();
+  }
+
+  private async failure(): Promise<void> {
+    try {
+      await this.drained;
+    } catch (err) {
+      throw err instanceof InvalidInputError ? err : new InvalidInputError(`not a blob: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+}
+
+/**
+ * Streams a blob's stored bytes into `storage` under `id`, verified as they pass (BlobVerifier):
+ * only a matching hash finishes the write, so unverified bytes are never visible. Throws
+ * InvalidInputError.
  */
 export async function writeVerifiedBlob(
   storage: ObjectStorage,
   id: string,
   chunks: AsyncIterable<Uint8Array>,
-  inflated: { bytes: number; ceiling: number } = { bytes: 0, ceiling: Number.POSITIVE_INFINITY },
+  inflated?: { bytes: number; ceiling: number },
 ): Promise<{ stored: number; created: boolean }> {
   const writer = await storage.writer();
-  const hash = createHash("sha256");
-  const inflate = createDecompressStream();
-  inflate.on("data", (chunk: Buffer) => {
-    inflated.bytes += chunk.length;
-    if (inflated.bytes > inflated.ceiling) inflate.destroy(new InvalidInputError(`unpacks to more than ${inflated.ceiling} bytes (a decompression bomb?): refusing it`));
-    else hash.update(chunk);
-  });
-  const drained = new Promise<void>((resolve, reject) => {
-    inflate.on("end", resolve);
-    inflate.on("error", reject);
-  });
-  drained.catch(() => undefined); // observed below, after the last chunk; never unhandled meanwhile
+  const verifier = new BlobVerifier(id, inflated);
   let stored = 0;
   try {
     for await (const chunk of chunks) {
-      if (inflate.destroyed) await drained; // it failed (a bomb, a broken frame): say why
+      await verifier.write(chunk);
       stored += chunk.length;
       await writer.write(chunk);
-      // Room again, or it was destroyed: the next chunk finds out which.
-      if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
     }
-    if (inflate.destroyed) await drained;
-    inflate.end();
-    await drained;
+    await verifier.end();
   } catch (err) {
-    inflate.destroy();
+    verifier.destroy();
     await writer.abort();
-    throw err instanceof InvalidInputError ? err : new InvalidInputError(`not a blob: ${(err as Error).message.split("\n")[0]}`);
-  }
-  if (hash.digest("hex") !== id) {
-    await writer.abort();
-    throw new InvalidInputError(`its content does not match its id ${id.slice(0, 12)}`);
+    throw err;
   }
   return { stored, created: await writer.finish(id) };
 }

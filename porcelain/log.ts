@@ -4,7 +4,8 @@ import { publicCommit } from "../plumbing/commands/cat-object.js";
 import type { Commit, CommitStatus } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { IndexEntry, Store } from "../plumbing/store/types.js";
+import { parseDuration } from "../plumbing/units.js";
 
 export interface LogOptions {
   /** Only runs of the function with this name. */
@@ -55,4 +56,21 @@ export function assertTagFilters(tags: readonly string[]): string[] {
     }
   }
   return [...tags];
+}
+
+/** Which runs a bulk operation (export, push) takes: every filter must match. */
+export interface RunFilters {
+  /** Only runs of this function. */
+  func?: string;
+  /** `k=v` or `k`; every one must match. */
+  tags?: readonly string[];
+  /** Only runs created within this long (`7d`, `12h`) or since this time (ms since epoch). */
+  since?: string | number;
+}
+
+/** The index entries of every run the filters choose (optionally of one status), newest first. */
+export async function chosenRuns(store: Store, filters: RunFilters, status?: CommitStatus): Promise<IndexEntry[]> {
+  const tags = assertTagFilters(filters.tags ?? []);
+  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
+  return store.index.log({ ...(status ? { status } : {}), ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
 }

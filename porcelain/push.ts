@@ -3,16 +3,9 @@
 // for what came before. Only what the server lacks is sent: one question for all ids first.
 import type { HttpStore } from "../plumbing/store/http/store.js";
 import type { Store } from "../plumbing/store/types.js";
-import { parseDuration } from "../plumbing/units.js";
-import { assertTagFilters } from "./log.js";
+import { chosenRuns, type RunFilters } from "./log.js";
 
-export interface PushFilters {
-  /** Only runs of this function. */
-  func?: string;
-  /** `k=v` or `k`; every one must match. */
-  tags?: readonly string[];
-  /** Only runs created within this long (`7d`, `12h`) or since this time (ms since epoch). */
-  since?: string | number;
+export interface PushFilters extends RunFilters {
   /** Told after each object sent: sent so far and the total to send. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -35,9 +28,7 @@ export interface PushCounts {
  * a push never moves the server's answer for a call back to an older run.
  */
 export async function push(store: Store, remote: HttpStore, filters: PushFilters = {}): Promise<PushCounts> {
-  const tags = assertTagFilters(filters.tags ?? []);
-  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
-  const entries = await store.index.log({ status: "completed", ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
+  const entries = await chosenRuns(store, filters, "completed");
   const blobIds = [...new Set(entries.flatMap((e) => e.blobs.filter((b) => !b.inline).map((b) => b.id)))];
   const have = await remote.have([...blobIds, ...entries.map((e) => e.id)]);
   const counts: PushCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: have.size };

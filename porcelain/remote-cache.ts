@@ -1,17 +1,17 @@
 // The remote cache over HTTP: the routes that let another machine use this server as its store
 // (objects verified on the way in and out, commits only after what they name, refs moved by
 // compare-and-swap, a hit in one request) — the server side of HttpStore.
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type Router from "@koa/router";
 import type Koa from "koa";
 import { commitBlobs, inlineBlob, type Commit } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
-import { createDecompressStream, isZstdFrame } from "../plumbing/compress.js";
+import { isZstdFrame } from "../plumbing/compress.js";
 import { isId } from "../plumbing/ids.js";
-import { decodeObject, writeVerifiedBlob } from "../plumbing/objects.js";
+import { BlobVerifier, decodeObject, writeVerifiedBlob } from "../plumbing/objects.js";
 import type { Store } from "../plumbing/store/types.js";
+import { remember } from "./run.js";
 import { authorizer, challenge, HttpError, jsonBody, limitedBody, objectId, refName, STATUS } from "./http.js";
 
 /** Registers the remote-cache routes: `/objects/…`, `/hit/fp/…`, `/refs/…`. */
@@ -82,7 +82,7 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
     if (read.kind === "commit") {
       // A commit lands only with everything it names: the store never references what it lacks.
       for (const b of commitBlobs(read.commit)) {
-        if (!b.inline && (await store.objects.size(b.id)) === null) throw new HttpError("ECONFLICT", `commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
+        if (!b.inline && (await store.objects.size(b.id)) === null) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
       }
     }
     const existing = await store.objects.read(id);
@@ -140,7 +140,7 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
     const id = body.id;
     if (typeof id !== "string" || !isId(id)) throw new InvalidInputError(`"id" must be a commit id`);
     const commit = (await hits.commitById(id))?.commit;
-    if (!commit) throw new HttpError("ECONFLICT", `commit ${id.slice(0, 12)} is not stored here: upload it first`);
+    if (!commit) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} is not stored here: upload it first`);
     if (name.startsWith("fp/") && commit.fingerprint !== name.slice(3)) throw new InvalidInputError(`commit ${id.slice(0, 12)} is a run of another call than ${name}`);
     const expected = body.expected === undefined ? undefined : body.expected === null ? null : String(body.expected);
     if (expected && !isId(expected)) throw new InvalidInputError(`"expected" must be a commit id or null`);
@@ -177,14 +177,14 @@ export class HitReader {
     const read = bytes && decodeObject(id, bytes);
     if (!read || read.kind !== "commit") return null;
     const found = { bytes, commit: read.commit };
-    remember(this.commits, id, found);
+    remember(this.commits, id, found, 4096);
     return found;
   }
 
   async used(id: string): Promise<void> {
     const now = Date.now();
     if (now - (this.touched.get(id) ?? 0) < 60_000) return;
-    remember(this.touched, id, now);
+    remember(this.touched, id, now, 4096);
     await this.store.objects.touch(id);
   }
 
@@ -213,13 +213,6 @@ function hitHeaders(hit: Hit): Record<string, string> {
     "x-cashet-commit-length": String(hit.commit.length),
     ...(hit.omitted ? { "x-cashet-blob": "omitted" } : {}),
   };
-}
-
-/** Sets `key` in a map kept to 4096 entries, the oldest dropped first. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > 4096) map.delete(map.keys().next().value!);
 }
 
 /** Objects larger than this are streamed rather than read whole (GET /objects, the blob of /hit). */
@@ -260,28 +253,23 @@ async function collectAll(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
 }
 
 /**
- * A stored blob's pieces, verified as they pass (decompressed into sha256). The last piece is
- * held until the whole has verified: a reader never receives every byte of a damaged object.
+ * A stored blob's pieces, verified as they pass. The last piece is held until the whole has
+ * verified: a reader never receives every byte of a damaged object.
  */
 async function* verifiedPieces(id: string, first: Buffer, rest: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const hash = createHash("sha256");
-  const inflate = createDecompressStream();
-  inflate.on("data", (chunk: Buffer) => hash.update(chunk));
-  const drained = new Promise<void>((resolve, reject) => {
-    inflate.on("end", resolve);
-    inflate.on("error", reject);
-  });
-  drained.catch(() => undefined);
+  const verifier = new BlobVerifier(id);
   let held: Buffer | null = null;
-  for await (const chunk of prepend(first, rest)) {
-    if (inflate.destroyed) await drained;
-    if (!inflate.write(chunk)) await new Promise((r) => (inflate.once("drain", r), inflate.once("close", r)));
-    if (held) yield held;
-    held = chunk;
+  try {
+    for await (const chunk of prepend(first, rest)) {
+      await verifier.write(chunk);
+      if (held) yield held;
+      held = chunk;
+    }
+    await verifier.end();
+  } catch (err) {
+    verifier.destroy();
+    throw new CorruptObjectError(id, (err as Error).message);
   }
-  inflate.end();
-  await drained;
-  if (hash.digest("hex") !== id) throw new CorruptObjectError(id, "content does not match its id");
   if (held) yield held;
 }
 

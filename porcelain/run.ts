@@ -218,7 +218,7 @@ async function lookupAtOnce(store: Store, ref: string): Promise<{ commit: Commit
 }
 
 /** Sets `key` in a map kept to `limit` entries, the oldest dropped first. */
-function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+export function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > limit) map.delete(map.keys().next().value!);

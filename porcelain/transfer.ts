@@ -10,9 +10,8 @@ import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
 import { ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
 import type { Store } from "../plumbing/store/types.js";
-import { parseDuration } from "../plumbing/units.js";
 import { readAll, readArchive, writeArchive, type ReadLimits } from "./archive.js";
-import { assertTagFilters } from "./log.js";
+import { chosenRuns, type RunFilters } from "./log.js";
 import { CASHET_VERSION } from "./provenance.js";
 
 const MANIFEST = "cashet-archive.json";
@@ -31,13 +30,7 @@ interface Manifest {
   refs: number;
 }
 
-export interface ExportFilters {
-  /** Only runs of this function. */
-  func?: string;
-  /** `k=v` or `k`; every one must match. */
-  tags?: readonly string[];
-  /** Only runs created within this long (`7d`, `12h`) or since this time (ms since epoch). */
-  since?: string | number;
+export interface ExportFilters extends RunFilters {
   /** Also the earlier runs each chosen run descends from. */
   withHistory?: boolean;
   /** Told after each object: written so far and the total. */
@@ -56,10 +49,8 @@ export interface TransferCounts {
 
 /** Writes the chosen runs of `store` to the archive at `path` (format by extension). */
 export async function exportArchive(store: Store, path: string, filters: ExportFilters = {}): Promise<TransferCounts> {
-  const tags = assertTagFilters(filters.tags ?? []);
-  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
   const db = new ObjectDb(store.objects);
-  const entries = await store.index.log({ ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
+  const entries = await chosenRuns(store, filters);
   // The plan first (ids only), so the manifest can say what follows and memory stays flat.
   const commitIds = new Set(entries.map((e) => e.id));
   const blobIds = new Set<string>();

@@ -48,6 +48,6 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   }
   const remote = options.remote === false ? null : remoteCache(options.remote, options.remoteToken);
   if (!remote) return store;
-  const [{ HttpStore }, { RemoteCachedStore }] = await Promise.all([import("./http/store.js"), import("./remote.js")]);
-  return new RemoteCachedStore(store, new HttpStore(remote.url, remote.token ? { token: remote.token } : {}));
+  const { behindRemote } = await import("./remote.js"); // a store without a remote never loads node:http
+  return behindRemote(store, remote);
 }

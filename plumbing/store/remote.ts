@@ -8,7 +8,7 @@
 import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
 import { CashetError } from "../errors.js";
 import { decodeObject } from "../objects.js";
-import type { HttpStore } from "./http/store.js";
+import { HttpStore } from "./http/store.js";
 import type { ClaimHandle, ClaimInfo, Claims, ObjectStorage, ObjectWriter, RefStorage, Store, StoredObject, Ref } from "./types.js";
 
 export interface RemoteCacheOptions {
@@ -18,6 +18,11 @@ export interface RemoteCacheOptions {
 
 /** A remote miss is remembered this long, so one call's lookups (before and after its claim) ask once. */
 const REMOTE_MISS_MS = 1000;
+
+/** `local` behind the `cashet serve` server at `remote.url` (what --remote / $CASHET_REMOTE make). */
+export function behindRemote(local: Store, remote: { url: string; token?: string }, options: RemoteCacheOptions = {}): RemoteCachedStore {
+  return new RemoteCachedStore(local, new HttpStore(remote.url, remote.token ? { token: remote.token } : {}), options);
+}
 
 /** `local`, with `remote` behind it for runs it lacks and in front of it for runs it makes. */
 export class RemoteCachedStore implements Store {

@@ -137,14 +137,24 @@ class Remote {
   }
 }
 
-/** The `{error: {message}}` of a JSON error answer. */
-function serverMessage(reply: Reply): string | null {
+/** The `{error: {code, message}}` of a JSON error answer. */
+function serverError(reply: Reply): { code: string | null; message: string | null } {
   try {
-    const parsed = JSON.parse(reply.body.toString("utf8")) as { error?: { message?: unknown } };
-    return typeof parsed.error?.message === "string" ? parsed.error.message : null;
+    const { error } = JSON.parse(reply.body.toString("utf8")) as { error?: { code?: unknown; message?: unknown } };
+    return { code: typeof error?.code === "string" ? error.code : null, message: typeof error?.message === "string" ? error.message : null };
   } catch {
-    return null;
+    return { code: null, message: null };
   }
+}
+
+function serverMessage(reply: Reply): string | null {
+  return serverError(reply).message;
+}
+
+/** A 409 that means "send what this names first" (EMISSING): the caller's to fix, never "already there". */
+function missingFirst(reply: Reply, what: string): CashetError | null {
+  const { code, message } = serverError(reply);
+  return code === "EMISSING" ? new CashetError("EMISSING", `the remote cache refused ${what}: ${message}`) : null;
 }
 
 class HttpObjects implements ObjectStorage {
@@ -161,8 +171,8 @@ class HttpObjects implements ObjectStorage {
     const reply = await this.remote.request("PUT", `objects/${assertId(id)}`, bytes, { "content-type": "application/octet-stream" });
     if (reply.status === 409) {
       // The server verified its copy when it took it; a 409 for a commit that names a blob it lacks is ours to fix.
-      const message = serverMessage(reply) ?? "";
-      if (/upload it first/.test(message)) throw new CashetError("ECONFLICT", `the remote cache refused ${id.slice(0, 12)}: ${message}`);
+      const missing = missingFirst(reply, id.slice(0, 12));
+      if (missing) throw missing;
       return false;
     }
     return reply.status === 201;
@@ -221,8 +231,8 @@ class HttpRefs implements RefStorage {
     const body = JSON.stringify({ id: assertId(next), ...(expected !== undefined ? { expected } : {}) });
     const reply = await this.remote.request("PUT", `refs/${refPath(name)}`, body, { "content-type": "application/json" });
     if (reply.status === 409) {
-      const message = serverMessage(reply) ?? "";
-      if (/upload it first/.test(message)) throw new CashetError("ECONFLICT", `the remote cache refused ${name}: ${message}`);
+      const missing = missingFirst(reply, name);
+      if (missing) throw missing;
       return (await this.read(name)) === next; // moved meanwhile: a retry that already landed counts
     }
     return true;
