@@ -1,23 +1,55 @@
 // One module, analysed for function identity: its top-level bindings (each declaration's
-// normalized AST, hash and the names it reads), its imports and exports, and the top-level
-// statements that may change a binding. Parsed with oxc-parser, once per file content per process.
+// normalized AST, hash, and the outside names it uses, by scope analysis), its imports and
+// exports, and its top-level effects — statements (and declarations) that run code when the module
+// is evaluated. Parsed with oxc-parser, once per file content per process.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { createRequire, isBuiltin } from "node:module";
-import { dirname, extname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { parseSync as ParseSync } from "oxc-parser";
 import { InvalidInputError } from "../errors.js";
 import { writeFileAtomic } from "../store/fs/files.js";
-import { isTypeOnly, normalize, referencedNames, type Normalized } from "./normalize.js";
+import { isTypeOnly, normalize, type Normalized } from "./normalize.js";
+import { clearResolutionCache } from "./resolve.js";
+import { analyseScope, declaredVars, GLOBAL_OBJECTS, patternNames, type ScopeInfo } from "./scope.js";
+import { forgetTsconfig } from "./tsconfig.js";
+
+/** How code uses one outside name (see scope.ts); plain JSON, as the analysis cache stores it. */
+export interface Use {
+  /** Read as a value of its own, not only through static members. */
+  whole?: true;
+  /** Static members read (`ns.a`): for a namespace import, the exports needed. */
+  members?: string[];
+  /** Assigned, updated or mutated through a property. */
+  writes?: true;
+}
+
+/** What a declaration or a statement reads and does, as far as its code shows. */
+export interface Code {
+  hash: string;
+  /** Outside names it uses (module bindings, imports or globals), by name. */
+  uses: Record<string, Use>;
+  /** Literal `require("…")` / `import("…")` specifiers. */
+  requires: string[];
+  /** Contains a direct `eval`: may read any binding of the module. */
+  evals?: true;
+  /**
+   * Writes global state when it runs: a name no module declares, or a property of a global object
+   * (`globalThis.x = …`, `process.env.X = …`, `Array.prototype.f = …`).
+   */
+  globalWrite?: true;
+  /**
+   * What its result may depend on that the key cannot see: `process.env.X`, `Date.now()`,
+   * `Math.random()`, `fs.readFileSync` … (hash-fn --explain names them).
+   */
+  notes?: string[];
+}
 
 export type Binding =
-  | {
+  | (Code & {
       kind: "local";
       name: string;
-      hash: string;
-      refs: Set<string>;
-      requires: string[];
       /**
        * Whether the value reads its own name (recursion, `f.memo`). A function that does not
        * cannot be changed by top-level statements that merely mention it (`submit(f, 1)`).
@@ -27,17 +59,24 @@ export type Binding =
       exprHash?: string;
       /** For a function or class: its declaration as written in the source (types and comments included). */
       text?: string;
-    }
-  | { kind: "import"; name: string; source: string; imported: string };
+    })
+  | { kind: "import"; name: string; source: string; imported: string; via?: "require" };
 
 /** What `export name` means: a local binding, or a name re-exported from another module. */
 export type ExportTarget = { local: string } | { source: string; imported: string };
 
-/** A top-level statement that is not a declaration (it may mutate what a function reads). */
-export interface Effect {
-  hash: string;
-  refs: Set<string>;
-  requires: string[];
+/**
+ * A top-level statement that runs code (a call, an assignment, a loop, top-level await), or a
+ * declaration whose initializer does: it may change what a function reads.
+ */
+export interface Effect extends Code {
+  /**
+   * `module.exports = …` / `exports.x = …` calling nothing: what a CommonJS module exports, read
+   * with the module as a whole (`require`), never a change of state for others.
+   */
+  cjsExport?: true;
+  /** For a declaration whose initializer runs code: the names it declares (its code is theirs). */
+  declares?: string[];
 }
 
 export interface ModuleInfo {
@@ -46,6 +85,8 @@ export interface ModuleInfo {
   exports: Map<string, ExportTarget>;
   /** `export * from "…"` sources. */
   starExports: string[];
+  /** Every module this one loads when evaluated (imports, side-effect imports, re-exports), in order. */
+  imports: Array<{ source: string; via?: "require"; bare?: true }>;
   effects: Effect[];
   /**
    * How many functions and classes anywhere in the module (nested ones too) carry each name, as
@@ -55,12 +96,6 @@ export interface ModuleInfo {
   functionNames: Record<string, number>;
 }
 
-export type Resolved =
-  | { kind: "file"; file: string }
-  | { kind: "package"; name: string; version: string | null }
-  | { kind: "builtin"; name: string }
-  | { kind: "unresolved"; specifier: string };
-
 const cache = new Map<string, { digest: string; info: ModuleInfo }>();
 /** Modules already checked during the current (synchronous) hash: each file is read once per hash. */
 let snapshot: Map<string, ModuleInfo> | null = null;
@@ -68,6 +103,10 @@ let snapshot: Map<string, ModuleInfo> | null = null;
 /** Runs `fn` with each module read and checked at most once. */
 export function withSnapshot<T>(fn: () => T): T {
   if (snapshot) return fn();
+  // Each hash sees files, package.json files, lockfiles and tsconfig as they are now: a process
+  // that lives on (a server) must not answer from what it read before an edit or an upgrade.
+  clearResolutionCache();
+  forgetTsconfig();
   snapshot = new Map();
   try {
     return fn();
@@ -108,8 +147,8 @@ let analyserDigest: string | undefined;
 /** sha256 over the analyser's compiled code and the parser's version: the cache's format key. */
 function analyser(): string {
   if (analyserDigest === undefined) {
-    const h = createHash("sha256").update("cashet-analysis-1\0");
-    for (const name of ["module.js", "normalize.js"]) {
+    const h = createHash("sha256").update("cashet-analysis-2\0");
+    for (const name of ["module.js", "normalize.js", "scope.js"]) {
       try {
         h.update(readFileSync(fileURLToPath(new URL(name, import.meta.url))));
       } catch {
@@ -134,14 +173,13 @@ function parserVersion(): string {
   return (require("oxc-parser/package.json") as { version: string }).version;
 }
 
-/** A binding as JSON: a local binding's `refs` as a list. */
-type StoredBinding = Exclude<Binding, { kind: "local" }> | (Omit<Extract<Binding, { kind: "local" }>, "refs"> & { refs: string[] });
-
+/** An analysis as JSON: the maps as entry lists. */
 interface StoredAnalysis {
-  bindings: Array<[string, StoredBinding]>;
+  bindings: Array<[string, Binding]>;
   exports: Array<[string, ExportTarget]>;
   starExports: string[];
-  effects: Array<{ hash: string; refs: string[]; requires: string[] }>;
+  imports: ModuleInfo["imports"];
+  effects: Effect[];
   functionNames: Record<string, number>;
 }
 
@@ -153,23 +191,18 @@ function cachedAnalysis(file: string, key: string): ModuleInfo | null {
   } catch {
     return null; // missing or unreadable: analyse afresh (and rewrite it)
   }
-  return {
-    file,
-    bindings: new Map(stored.bindings.map(([name, b]) => [name, b.kind === "local" ? { ...b, refs: new Set(b.refs) } : b])),
-    exports: new Map(stored.exports),
-    starExports: stored.starExports,
-    effects: stored.effects.map((e) => ({ ...e, refs: new Set(e.refs) })),
-    functionNames: stored.functionNames,
-  };
+  if (!Array.isArray(stored.bindings) || !Array.isArray(stored.imports)) return null;
+  return { file, ...stored, bindings: new Map(stored.bindings), exports: new Map(stored.exports) };
 }
 
 function keepAnalysis(key: string, info: ModuleInfo): void {
   if (!analysisCache) return;
   const stored: StoredAnalysis = {
-    bindings: [...info.bindings].map(([name, b]): [string, StoredBinding] => [name, b.kind === "local" ? { ...b, refs: [...b.refs] } : b]),
+    bindings: [...info.bindings],
     exports: [...info.exports],
     starExports: info.starExports,
-    effects: info.effects.map((e) => ({ ...e, refs: [...e.refs] })),
+    imports: info.imports,
+    effects: info.effects,
     functionNames: info.functionNames,
   };
   try {
@@ -206,6 +239,51 @@ function languageOf(file: string): string {
   return /\.(m|c)?tsx?$/.test(file) ? (file.endsWith("x") ? "tsx" : "ts") : file.endsWith("x") ? "jsx" : "js";
 }
 
+/** The JSON form of a scope analysis. */
+function codeOf(tree: Normalized, scope: ScopeInfo): Code {
+  const uses: Record<string, Use> = {};
+  for (const [name, u] of scope.uses) {
+    const use: Use = {};
+    if (u.whole) use.whole = true;
+    if (u.members.size && !u.whole) use.members = [...u.members].sort();
+    if (u.writes) use.writes = true;
+    uses[name] = use;
+  }
+  return { hash: hashTree(tree), uses, requires: scope.requires, ...(scope.evals ? { evals: true as const } : {}) };
+}
+
+/** Merges a second declaration of one name (TypeScript declaration merging, a repeated `var`): both count. */
+function merged(a: Code, b: Code): Code {
+  const uses: Record<string, Use> = { ...a.uses };
+  for (const [name, u] of Object.entries(b.uses)) {
+    const prev = uses[name];
+    if (!prev) uses[name] = u;
+    else {
+      const whole = prev.whole || u.whole;
+      const members = whole ? [] : [...new Set([...(prev.members ?? []), ...(u.members ?? [])])].sort();
+      uses[name] = { ...(whole ? { whole: true as const } : {}), ...(members.length ? { members } : {}), ...(prev.writes || u.writes ? { writes: true as const } : {}) };
+    }
+  }
+  return {
+    hash: createHash("sha256").update(`${a.hash}\0${b.hash}`).digest("hex"),
+    uses,
+    requires: [...a.requires, ...b.requires],
+    ...(a.evals || b.evals ? { evals: true as const } : {}),
+  };
+}
+
+/** `module.exports = …` and `exports.x = …` in CommonJS: exporting, not a change of state. */
+function isCommonJsExport(stmt: Node, scope: ScopeInfo): boolean {
+  if (stmt.type !== "ExpressionStatement") return false;
+  const e = stmt.expression as Node;
+  if (e.type !== "AssignmentExpression") return false;
+  let root = e.left as Node;
+  while (root.type === "MemberExpression") root = root.object as Node;
+  if (root.type !== "Identifier" || (root.name !== "module" && root.name !== "exports")) return false;
+  // only the assignment itself runs: its value calls nothing
+  return !analyseScope(normalize(e.right)).runs && scope.uses.size >= 1;
+}
+
 function analyse(file: string, source: string): ModuleInfo {
   const lang = languageOf(file);
   if (lang === "json") return analyseJson(file, source);
@@ -214,19 +292,39 @@ function analyse(file: string, source: string): ModuleInfo {
     const e = parsed.errors[0] as { message: string };
     throw new InvalidInputError(`cannot parse ${file}: ${e.message}`);
   }
-  const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], effects: [], functionNames: countFunctionNames(parsed.program) };
-  const local = (name: string, node: unknown): void => {
+  const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], imports: [], effects: [], functionNames: countFunctionNames(parsed.program) };
+  /** Every analysed piece with its scope, for the notes that need all bindings known. */
+  const analysed: Array<{ code: Code; scope: ScopeInfo }> = [];
+  const effect = (_tree: Normalized, scope: ScopeInfo, code: Effect): void => {
+    const e: Effect = { ...code };
+    info.effects.push(e);
+    analysed.push({ code: e, scope });
+  };
+  /** Declares `names` as bound by `node`; an initializer that runs code is an effect too. */
+  const local = (names: string[], node: Node): void => {
     const tree = normalize(node);
-    const expr = asExpression(node as Node);
-    info.bindings.set(name, {
-      kind: "local",
-      name,
-      hash: hashTree(tree),
-      refs: referencedNames(tree),
-      requires: requiresOf(tree),
-      readsItself: readsItself(node as Node, name),
-      ...(expr ? { exprHash: hashTree(normalize(expr)), text: textOf(node as Node) } : {}),
-    });
+    const scope = analyseScope(tree);
+    const code = codeOf(tree, scope);
+    const expr = asExpression(node);
+    for (const name of names) {
+      const prev = info.bindings.get(name);
+      let b: Binding = {
+        kind: "local",
+        name,
+        ...code,
+        readsItself: name in code.uses,
+        ...(expr ? { exprHash: hashTree(normalize(expr)), text: textOf(node) } : {}),
+      };
+      if (prev?.kind === "local") {
+        // TypeScript declaration merging (`function f` + `namespace f`), a repeated `var`: both count
+        const shape = prev.exprHash !== undefined ? { exprHash: prev.exprHash, text: prev.text } : expr ? { exprHash: b.exprHash, text: b.text } : {};
+        b = { kind: "local", name, ...merged(prev, code), readsItself: prev.readsItself || b.readsItself, ...shape } as Binding;
+        for (const a of analysed) if (a.code === prev) a.code = b as Code; // its notes land on the merged binding
+      }
+      info.bindings.set(name, b);
+      analysed.push({ code: b as Code, scope });
+    }
+    if (scope.runs) effect(tree, scope, { ...code, declares: names });
   };
   const textOf = (node: Node): string => source.slice(node.start as number, node.end as number);
   const declare = (decl: Node): string[] => {
@@ -236,19 +334,36 @@ function analyse(file: string, source: string): ModuleInfo {
       case "ClassDeclaration":
       case "TSEnumDeclaration":
       case "TSModuleDeclaration": {
-        const name = (decl.id as Node | null)?.name as string | undefined;
-        if (name) local(name, decl);
+        const id = decl.id as Node | null;
+        const name = id?.type === "Identifier" ? (id.name as string) : undefined;
+        if (name) local([name], decl);
+        else if (decl.type === "TSModuleDeclaration") {
+          // `declare global {}` / `namespace A.B {}`: code that runs, bound to no simple name
+          const tree = normalize(decl);
+          const scope = analyseScope(tree);
+          if (scope.runs) effect(tree, scope, codeOf(tree, scope));
+        }
         return name ? [name] : [];
       }
       case "VariableDeclaration": {
         const names: string[] = [];
         for (const d of decl.declarations as Node[]) {
-          const bound = patternNames(d.id);
+          const bound = [...patternNames(normalize(d.id), new Set())];
           // each name bound by a declarator depends on the whole declarator (and its kind)
-          for (const name of bound) local(name, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init, start: decl.start, end: decl.end });
+          local(bound, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init, start: decl.start, end: decl.end });
           names.push(...bound);
         }
         return names;
+      }
+      case "TSImportEqualsDeclaration": {
+        const name = (decl.id as Node).name as string;
+        const ref = decl.moduleReference as Node;
+        if (ref.type === "TSExternalModuleReference") {
+          const source = (ref.expression as Node).value as string;
+          info.bindings.set(name, { kind: "import", name, source, imported: "*", via: "require" });
+          info.imports.push({ source, via: "require" });
+        } else local([name], decl);
+        return [name];
       }
       default:
         return [];
@@ -260,17 +375,19 @@ function analyse(file: string, source: string): ModuleInfo {
     switch (stmt.type) {
       case "ImportDeclaration": {
         const source = (stmt.source as Node).value as string;
-        for (const s of (stmt.specifiers as Node[]) ?? []) {
-          if (s.importKind === "type") continue;
+        const specifiers = ((stmt.specifiers as Node[]) ?? []).filter((s) => s.importKind !== "type");
+        if (specifiers.length === 0 && ((stmt.specifiers as Node[]) ?? []).length > 0) break; // only types: erased
+        info.imports.push(specifiers.length ? { source } : { source, bare: true }); // `import "./setup.js"`
+        for (const s of specifiers) {
           const name = (s.local as Node).name as string;
-          const imported =
-            s.type === "ImportDefaultSpecifier" ? "default" : s.type === "ImportNamespaceSpecifier" ? "*" : nameOf(s.imported);
+          const imported = s.type === "ImportDefaultSpecifier" ? "default" : s.type === "ImportNamespaceSpecifier" ? "*" : nameOf(s.imported);
           info.bindings.set(name, { kind: "import", name, source, imported });
         }
         break;
       }
       case "ExportNamedDeclaration": {
         const source = (stmt.source as Node | null)?.value as string | undefined;
+        if (source) info.imports.push({ source });
         if (stmt.declaration) for (const name of declare(stmt.declaration as Node)) info.exports.set(name, { local: name });
         for (const s of (stmt.specifiers as Node[]) ?? []) {
           if (s.exportKind === "type") continue;
@@ -289,25 +406,90 @@ function analyse(file: string, source: string): ModuleInfo {
         } else if (decl.type === "Identifier") {
           info.exports.set("default", { local: decl.name as string });
         } else {
-          local("default", decl);
+          local(["default"], decl);
+          info.exports.set("default", { local: "default" });
+        }
+        break;
+      }
+      case "TSExportAssignment": {
+        // `export = value`: what a CommonJS-style TypeScript module exports
+        const e = stmt.expression as Node;
+        if (e.type === "Identifier") info.exports.set("default", { local: e.name as string });
+        else {
+          local(["default"], e);
           info.exports.set("default", { local: "default" });
         }
         break;
       }
       case "ExportAllDeclaration": {
         const source = (stmt.source as Node).value as string;
+        info.imports.push({ source });
         if (stmt.exported) info.exports.set(nameOf(stmt.exported), { source, imported: "*" });
         else info.starExports.push(source);
         break;
       }
-      default:
-        if (declare(stmt).length === 0 && !stmt.type?.endsWith("Declaration")) {
-          const tree = normalize(stmt);
-          info.effects.push({ hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) });
+      default: {
+        if (stmt.type === "ExpressionStatement" && typeof stmt.directive === "string") break; // "use strict"
+        if (declare(stmt).length > 0 || stmt.type?.endsWith("Declaration")) break;
+        const tree = normalize(stmt);
+        const scope = analyseScope(tree);
+        const code = codeOf(tree, scope);
+        effect(tree, scope, isCommonJsExport(stmt, scope) ? { ...code, cjsExport: true as const } : code);
+        // `if (…) { var x = … }` declares x for the whole module: its value is this statement's doing
+        for (const name of declaredVars(tree)) {
+          if (info.bindings.has(name)) continue;
+          const b: Binding = { kind: "local", name, ...code, readsItself: true };
+          info.bindings.set(name, b);
+          analysed.push({ code: b, scope });
         }
+      }
+    }
+  }
+  // What only the whole module can tell: which written names are global, and what a piece reads
+  // that no key sees.
+  for (const { code, scope } of analysed) {
+    const notes = notesOf(scope, info.bindings);
+    if (notes.length) code.notes = [...new Set([...(code.notes ?? []), ...notes])].sort();
+  }
+  for (const { code } of analysed) {
+    for (const [name, u] of Object.entries(code.uses)) {
+      if (!u.writes) continue;
+      const global = !info.bindings.has(name) && name !== "module" && name !== "exports";
+      if (global || GLOBAL_OBJECTS.has(name)) code.globalWrite = true;
     }
   }
   return info;
+}
+
+const FS_MODULES = new Set(["fs", "node:fs", "fs/promises", "node:fs/promises"]);
+const PROCESS_MODULES = new Set(["child_process", "node:child_process"]);
+
+/** What a piece of code reads that its key cannot see (SPEC §3: observed at run time by a later issue; named here). */
+function notesOf(scope: ScopeInfo, bindings: Map<string, Binding>): string[] {
+  const notes = new Set<string>();
+  for (const [name, u] of scope.uses) {
+    const b = bindings.get(name);
+    if (!b) {
+      for (const chain of u.chains) {
+        const [first, second] = chain.split(".");
+        if (name === "process" && first === "env") notes.add(second ? `process.env.${second}` : "process.env");
+        else if (name === "process" && (first === "argv" || first === "cwd")) notes.add(first === "cwd" ? "process.cwd()" : "process.argv");
+        else if ((name === "Date" && (first === "now" || first === "new")) || (name === "performance" && first === "now")) notes.add(first === "new" ? "new Date()" : `${name}.now()`);
+        else if (name === "Math" && first === "random") notes.add("Math.random()");
+        else if (name === "crypto" && (first === "randomUUID" || first === "getRandomValues")) notes.add(`crypto.${first}()`);
+      }
+      if (name === "fetch") notes.add("fetch() (the network)");
+      if (name === "process" && u.whole) notes.add("process (environment, arguments)");
+      continue;
+    }
+    if (b.kind !== "import") continue;
+    const family = FS_MODULES.has(b.source) ? "fs" : PROCESS_MODULES.has(b.source) ? "child_process" : null;
+    if (!family) continue;
+    const what = family === "fs" ? "files read by path" : "child processes";
+    if (b.imported !== "*" && b.imported !== "default") notes.add(`${family}.${b.imported} (${what})`);
+    else for (const m of u.members) notes.add(`${family}.${m} (${what})`);
+  }
+  return [...notes].sort();
 }
 
 /** A JSON module (`import data from "./x.json"`, `require("./x.json")`): its data is the default export. */
@@ -319,22 +501,25 @@ function analyseJson(file: string, source: string): ModuleInfo {
     throw new InvalidInputError(`cannot parse ${file}: ${(err as Error).message}`);
   }
   const hash = createHash("sha256").update(JSON.stringify(data)).digest("hex"); // formatting does not count
-  const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, refs: new Set(), requires: [], readsItself: false }]]);
-  return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], effects: [], functionNames: {} };
+  const bindings = new Map<string, Binding>([["default", { kind: "local", name: "default", hash, uses: {}, requires: [], readsItself: false }]]);
+  return { file, bindings, exports: new Map([["default", { local: "default" }]]), starExports: [], imports: [], effects: [], functionNames: {} };
 }
 
 /**
- * The normalized hash, referenced names and required modules of one function's source text
- * (`fn.toString()`), parsed as an expression. Method shorthand (`m() {}`) is parsed inside an
- * object literal. Throws InvalidInputError when it does not parse.
+ * The normalized hash and the outside names of one function's source text (`fn.toString()`),
+ * parsed as an expression. Method shorthand (`m() {}`) is parsed inside an object literal. Throws
+ * InvalidInputError when it does not parse.
  */
-export function analyseFunctionSource(source: string, file = "function.ts"): { hash: string; refs: Set<string>; requires: string[] } {
+export function analyseFunctionSource(source: string, file = "function.ts"): Code {
   const lang = /\.(m|c)?tsx?$/.test(file) ? "ts" : "js";
   for (const wrapped of [`(${source});`, `({ ${source} });`]) {
     const parsed = parse("fn.js", wrapped, { lang, preserveParens: false } as Parameters<typeof ParseSync>[2]);
     if (parsed.errors.length) continue;
     const tree = normalize((parsed.program.body[0] as unknown as Node).expression);
-    return { hash: hashTree(tree), refs: referencedNames(tree), requires: requiresOf(tree) };
+    const scope = analyseScope(tree);
+    const code = codeOf(tree, scope);
+    const notes = notesOf(scope, new Map());
+    return notes.length ? { ...code, notes } : code;
   }
   throw new InvalidInputError(`cannot parse the source of a function: ${source.slice(0, 60)}…`);
 }
@@ -344,75 +529,7 @@ export function hashTree(tree: Normalized): string {
   return createHash("sha256").update(JSON.stringify(tree)).digest("hex");
 }
 
-/** Resolves an import specifier as seen from `fromFile`. */
-export function resolveSpecifier(fromFile: string, specifier: string): Resolved {
-  if (specifier.startsWith("node:") || isBuiltin(specifier)) return { kind: "builtin", name: specifier.replace(/^node:/, "") };
-  if (specifier.startsWith(".") || specifier.startsWith("/")) {
-    const file = resolveFile(resolve(dirname(fromFile), specifier));
-    return file ? { kind: "file", file } : { kind: "unresolved", specifier };
-  }
-  if (specifier.startsWith("file:")) {
-    const file = resolveFile(new URL(specifier).pathname);
-    return file ? { kind: "file", file } : { kind: "unresolved", specifier };
-  }
-  const parts = specifier.split("/");
-  const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
-  return { kind: "package", name, version: packageVersion(dirname(fromFile), name) };
-}
-
-const JS_TO_TS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".mjs": [".mts"], ".cjs": [".cts"], ".jsx": [".tsx"] };
-const EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", ".cjs", ".jsx"];
-
-/** The file a relative import names, the way TypeScript projects write them (`./x.js` → x.ts). */
-function resolveFile(base: string): string | null {
-  const ext = extname(base);
-  const candidates: string[] = [];
-  for (const ts of JS_TO_TS[ext] ?? []) candidates.push(base.slice(0, -ext.length) + ts);
-  candidates.push(base);
-  for (const e of EXTENSIONS) candidates.push(base + e);
-  for (const e of EXTENSIONS) candidates.push(join(base, `index${e}`));
-  for (const c of candidates) {
-    try {
-      if (statSync(c).isFile()) return c;
-    } catch {}
-  }
-  return null;
-}
-
-const versions = new Map<string, string | null>();
-
-/** The installed version of package `name` as Node would find it from `dir`, or null. */
-function packageVersion(dir: string, name: string): string | null {
-  const memo = `${dir}\0${name}`;
-  if (versions.has(memo)) return versions.get(memo)!;
-  let version: string | null = null;
-  for (let d = dir; ; d = dirname(d)) {
-    const pkg = join(d, "node_modules", name, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        version = String((JSON.parse(readFileSync(pkg, "utf8")) as { version?: unknown }).version ?? "0.0.0");
-      } catch {
-        version = null;
-      }
-      break;
-    }
-    if (dirname(d) === d) break;
-  }
-  versions.set(memo, version);
-  return version;
-}
-
 type Node = { type?: string; [key: string]: unknown };
-
-/**
- * Whether declaration `node` of `name` reads `name` anywhere but in the name it declares; true
- * when that cannot be told cheaply (the safe answer: statements mentioning it are then kept).
- */
-function readsItself(node: Node, name: string): boolean {
-  if (node.type === "FunctionDeclaration" || node.type === "ClassDeclaration") return referencedNames(normalize({ ...node, id: null })).has(name);
-  if (node.type === "VariableDeclarator") return node.init ? referencedNames(normalize(node.init)).has(name) : false;
-  return true;
-}
 
 const FUNCTION_TYPES = new Set(["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression", "ClassDeclaration", "ClassExpression"]);
 
@@ -470,44 +587,3 @@ function nameOf(n: unknown): string {
   return (node.type === "Literal" ? node.value : node.name) as string;
 }
 
-/** Names bound by a declaration pattern (`a`, `{ a, b: [c] }`, `...rest`). */
-function patternNames(p: unknown, out: string[] = []): string[] {
-  const n = p as Node | null;
-  if (!n) return out;
-  switch (n.type) {
-    case "Identifier":
-      out.push(n.name as string);
-      break;
-    case "ObjectPattern":
-      for (const prop of n.properties as Node[]) patternNames(prop.type === "RestElement" ? prop.argument : prop.value, out);
-      break;
-    case "ArrayPattern":
-      for (const el of n.elements as Node[]) patternNames(el, out);
-      break;
-    case "RestElement":
-      patternNames(n.argument, out);
-      break;
-    case "AssignmentPattern":
-      patternNames(n.left, out);
-      break;
-  }
-  return out;
-}
-
-/** Modules loaded inside a subtree with `require("…")` or `import("…")` and a literal specifier. */
-function requiresOf(tree: Normalized, out: string[] = []): string[] {
-  if (Array.isArray(tree)) {
-    for (const t of tree) requiresOf(t, out);
-    return out;
-  }
-  if (tree === null || typeof tree !== "object") return out;
-  const callee = tree.callee as { type?: string; name?: string } | undefined;
-  const args = tree.arguments as Array<{ type?: string; value?: unknown }> | undefined;
-  if (tree.type === "CallExpression" && callee?.type === "Identifier" && callee.name === "require" && typeof args?.[0]?.value === "string") {
-    out.push(args[0].value as string);
-  }
-  const src = tree.source as { type?: string; value?: unknown } | undefined;
-  if (tree.type === "ImportExpression" && src?.type === "Literal" && typeof src.value === "string") out.push(src.value);
-  for (const v of Object.values(tree)) requiresOf(v, out);
-  return out;
-}

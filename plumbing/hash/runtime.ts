@@ -102,7 +102,7 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
   } else {
     warnOnce(`function ${name} has no source file (eval, REPL or new Function): it is hashed from its text, and what it references is not tracked`, warnings);
     const { hash } = analyseFunctionSource(source);
-    base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], warnings: [] };
+    base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], warnings: [], untracked: [] };
     via = "text";
   }
 

@@ -250,6 +250,107 @@ const KEEPS: Row[] = [
     before: { "main.ts": `function g(x: number) { return x + 1; }\nexport function f(x: number) { return g(x); }\n` },
     after: { "main.ts": `export function g(x: number) { return x + 1; }\nexport function f(x: number) { return g(x); }\n` },
   },
+  {
+    edit: "respelling characters in a template literal as escapes (`a\\u0062c${x}` → `abc${x}`)",
+    expect: "same",
+    before: { "main.ts": "export function f(x: number) { return `a\\u0062c\\x20${x}\\n`; }\n" },
+    after: { "main.ts": "export function f(x: number) { return `abc ${x}\n`; }\n" },
+  },
+  {
+    edit: "switching a string literal to backticks (a template without substitutions)",
+    expect: "same",
+    before: { "main.ts": `export function f(x: number) { const s = "it's"; return [s, 'a', x]; }\n` },
+    after: { "main.ts": "export function f(x: number) { const s = `it's`; return [s, `a`, x]; }\n" },
+  },
+  {
+    edit: "respelling escapes in string literals (`\"\\x41\"` → `\"A\"`, `'\\u00e9'` → `'é'`)",
+    expect: "same",
+    before: { "main.ts": `export function f(x: number) { return ["\\x41", '\\u00e9', "\\u{1F600}", x]; }\n` },
+    after: { "main.ts": `export function f(x: number) { return ["A", 'é', "😀", x]; }\n` },
+  },
+  {
+    edit: "switching the quotes of a \"use strict\" directive",
+    expect: "same",
+    before: { "main.ts": `export function f(x: number) {\n  "use strict";\n  return x;\n}\n` },
+    after: { "main.ts": `export function f(x: number) {\n  'use strict'\n  return x;\n}\n` },
+  },
+  {
+    edit: "writing properties in shorthand (`{ a }` ↔ `{ a: a }`, also `{ __proto__: x }` ↔ `{ \"__proto__\": x }`)",
+    expect: "same",
+    before: { "main.ts": `export function f(a: number, b: number, x: object) { return { a: a, b, c: { __proto__: x } }; }\n` },
+    after: { "main.ts": `export function f(a: number, b: number, x: object) { return { a, b: b, c: { "__proto__": x } }; }\n` },
+  },
+  {
+    edit: "writing destructuring in shorthand (`const { a } = o` ↔ `{ a: a }`, `{ a = 1 }` ↔ `{ a: a = 1 }`)",
+    expect: "same",
+    before: { "main.ts": `export function f(o: any) { const { a, b = 1, c: c } = o; return [a, b, c]; }\n` },
+    after: { "main.ts": `export function f(o: any) { const { a: a, b: b = 1, c } = o; return [a, b, c]; }\n` },
+  },
+  {
+    edit: "quoting property keys, or spelling a numeric key as a string (`{ a: 1, 1: x }` → `{ \"a\": 1, \"1\": x }`)",
+    expect: "same",
+    before: { "main.ts": `export function f(x: number) { const { "k": k } = { k: 0 }; return { a: 1, 1: x, 0x10: 2, 1e3: 3, "b-c": 4, 2n: k }; }\n` },
+    after: { "main.ts": `export function f(x: number) { const { k: k } = { "k": 0 }; return { "a": 1, "1": x, 16: 2, "1000": 3, 'b-c': 4, "2": k }; }\n` },
+  },
+  {
+    edit: "quoting class member keys (methods, fields, accessors, `\"constructor\"`)",
+    expect: "same",
+    before: { "main.ts": `class M { constructor() {} m() { return 1; } f = 2; static s = 3; get g() { return 4; } 5() { return 6; } }\nexport function f() { return new M(); }\n` },
+    after: { "main.ts": `class M { "constructor"() {} 'm'() { return 1; } "f" = 2; static "s" = 3; get "g"() { return 4; } "5"() { return 6; } }\nexport function f() { return new M(); }\n` },
+  },
+  {
+    edit: "writing member access with a string literal (`o[\"b\"]` → `o.b`, `o?.[\"c\"]` → `o?.c`, `o[0]` → `o[\"0\"]`)",
+    expect: "same",
+    before: { "main.ts": `export function f(o: any) { o["b"] = 1; return [o["b"], o?.["c"](), o[0], o[\`d\`], o["x-y"]]; }\n` },
+    after: { "main.ts": `export function f(o: any) { o.b = 1; return [o.b, o?.c(), o["0"], o.d, o['x-y']]; }\n` },
+  },
+  {
+    edit: "writing member access with a string literal in a .js file",
+    expect: "same",
+    before: { "main.js": `export function f(o) { return o["b"] + o.c; }\n` },
+    after: { "main.js": `export function f(o) { return o.b + o["c"]; }\n` },
+    target: { file: "main.js", export: "f" },
+  },
+  {
+    edit: "quoting TypeScript enum member names",
+    expect: "same",
+    before: { "main.ts": `enum Mode { Fast = 1, Slow = 2 }\nexport function f() { return Mode.Fast; }\n` },
+    after: { "main.ts": `enum Mode { "Fast" = 1, 'Slow' = 2 }\nexport function f() { return Mode["Fast"]; }\n` },
+  },
+  {
+    edit: "respelling bigint literals (16n → 0x10n, 1000n → 1_000n)",
+    expect: "same",
+    before: { "main.ts": `export function f(x: bigint) { return [x * 16n, 1000n]; }\n` },
+    after: { "main.ts": `export function f(x: bigint) { return [x * 0x10n, 1_000n]; }\n` },
+  },
+  {
+    edit: "reordering regular expression flags (`/a/gi` → `/a/ig`)",
+    expect: "same",
+    before: { "main.ts": `export function f(s: string) { return /a+/gi.test(s) && /b/dimsuy.test(s); }\n` },
+    after: { "main.ts": `export function f(s: string) { return /a+/ig.test(s) && /b/yusmid.test(s); }\n` },
+  },
+  {
+    edit: "adding stray semicolons (empty statements in a statement list)",
+    expect: "same",
+    before: { "main.ts": `export function f(x: number) { const y = x * 2; if (y) { return y; } return 0; }\n` },
+    after: { "main.ts": `export function f(x: number) { ; const y = x * 2;; if (y) { return y;; }; return 0; };\n` },
+  },
+  {
+    edit: "adding or dropping braces around a single statement (`if (x) return y;` → `if (x) { return y; }`)",
+    expect: "same",
+    before: {
+      "main.ts": `export function f(x: number) { let n = 0; if (x > 1) n++; else if (x < 0) n--; for (let i = 0; i < x; i++) n += i; while (n > 9) n -= 9; if (n) {} return n; }\n`,
+    },
+    after: {
+      "main.ts": `export function f(x: number) { let n = 0; if (x > 1) { n++; } else { if (x < 0) { n--; } } for (let i = 0; i < x; i++) { n += i; } while (n > 9) { { n -= 9; } } if (n); return n; }\n`,
+    },
+  },
+  {
+    edit: "writing an arrow function's returned expression as a block with `return`",
+    expect: "same",
+    before: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => x * 2).map((x) => ({ x })); }\n` },
+    after: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => { return x * 2; }).map((x) => { return { x }; }); }\n` },
+  },
 ];
 
 const CHANGES: Row[] = [
@@ -300,6 +401,84 @@ const CHANGES: Row[] = [
     expect: "different",
     before: { "main.ts": "export function f(x: number) { return `x=${x}`; }\n" },
     after: { "main.ts": "export function f(x: number) { return `y=${x}`; }\n" },
+  },
+  {
+    edit: "respelling an escape in a tagged template (`String.raw` sees the text as written)",
+    expect: "different",
+    before: { "main.ts": "export function f() { return String.raw`a\\u0062c`; }\n" },
+    after: { "main.ts": "export function f() { return String.raw`abc`; }\n" },
+  },
+  {
+    edit: "turning a \"use strict\" directive into a template literal (no longer a directive)",
+    expect: "different",
+    before: { "main.ts": `export function f() {\n  "use strict";\n  return this;\n}\n` },
+    after: { "main.ts": "export function f() {\n  `use strict`;\n  return this;\n}\n" },
+  },
+  {
+    edit: "respelling a regular expression pattern (`/\\x41/` → `/A/`: its `source` differs)",
+    expect: "different",
+    before: { "main.ts": `export function f() { return /\\x41/.source; }\n` },
+    after: { "main.ts": `export function f() { return /A/.source; }\n` },
+  },
+  {
+    edit: "changing a number that spells Infinity into the string \"Infinity\"",
+    expect: "different",
+    before: { "main.ts": `export function f(x: unknown) { return x === 1e999; }\n` },
+    after: { "main.ts": `export function f(x: unknown) { return x === "Infinity"; }\n` },
+  },
+  {
+    edit: "writing `{ __proto__: __proto__ }` (sets the prototype) as shorthand `{ __proto__ }` (an own property)",
+    expect: "different",
+    before: { "main.ts": `export function f(__proto__: object) { return { __proto__: __proto__ }; }\n` },
+    after: { "main.ts": `export function f(__proto__: object) { return { __proto__ }; }\n` },
+  },
+  {
+    edit: "computing a `__proto__` key (`{ __proto__: x }` → `{ [\"__proto__\"]: x }`: an own property)",
+    expect: "different",
+    before: { "main.ts": `export function f(x: object) { return { __proto__: x }; }\n` },
+    after: { "main.ts": `export function f(x: object) { return { ["__proto__"]: x }; }\n` },
+  },
+  {
+    edit: "computing a class's `\"constructor\"` key (`[\"constructor\"]() {}` is a plain method)",
+    expect: "different",
+    before: { "main.ts": `class M { "constructor"() { (this as any).v = 1; } }\nexport function f() { return new M(); }\n` },
+    after: { "main.ts": `class M { ["constructor"]() { (this as any).v = 1; } }\nexport function f() { return new M(); }\n` },
+  },
+  {
+    edit: "changing a numeric key into a different string (`{ 1: x }` → `{ \"1.0\": x }`)",
+    expect: "different",
+    before: { "main.ts": `export function f(x: number) { return { 1: x }; }\n` },
+    after: { "main.ts": `export function f(x: number) { return { "1.0": x }; }\n` },
+  },
+  {
+    edit: "changing a literal member key into a variable one (`o[\"b\"]` → `o[b]`)",
+    expect: "different",
+    before: { "main.ts": `export function f(o: any, b: string) { return o["b"]; }\n` },
+    after: { "main.ts": `export function f(o: any, b: string) { return o[b]; }\n` },
+  },
+  {
+    edit: "dropping braces so that an `else` moves to the inner `if` (dangling else)",
+    expect: "different",
+    before: { "main.ts": `export function f(a: boolean, b: boolean) { let n = 0; if (a) { if (b) n = 1; } else n = 2; return n; }\n` },
+    after: { "main.ts": `export function f(a: boolean, b: boolean) { let n = 0; if (a) if (b) n = 1; else n = 2; return n; }\n` },
+  },
+  {
+    edit: "adding a semicolon after `if (x)` (it becomes the body)",
+    expect: "different",
+    before: { "main.ts": `export function f(x: number) { let n = 0; if (x) n = 1; return n; }\n` },
+    after: { "main.ts": `export function f(x: number) { let n = 0; if (x); n = 1; return n; }\n` },
+  },
+  {
+    edit: "dropping the parentheses of an arrow function's object body (`() => ({})` → `() => {}`)",
+    expect: "different",
+    before: { "main.ts": `export function f(xs: number[]) { return xs.map(() => ({})); }\n` },
+    after: { "main.ts": `export function f(xs: number[]) { return xs.map(() => {}); }\n` },
+  },
+  {
+    edit: "dropping the `return` of an arrow function's block body",
+    expect: "different",
+    before: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => { return x * 2; }); }\n` },
+    after: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => { x * 2; }); }\n` },
   },
   {
     edit: "turning optional chaining into plain member access",
@@ -736,7 +915,7 @@ describe("function hash: components", () => {
 
   test("each imported package is listed as `package` with its installed version as the hash", () => {
     const pkgs = r.components.filter((c) => c.kind === "package");
-    assert.deepEqual(pkgs, [{ kind: "package", key: "npm:left-pad", name: "left-pad", hash: "1.3.0" }]);
+    assert.deepEqual(pkgs, [{ kind: "package", key: "npm:left-pad@1.3.0", name: "left-pad", hash: "1.3.0" }]);
   });
 
   test("an unused export of an imported module, an unrelated function and type-only imports are not components", () => {
@@ -758,14 +937,14 @@ describe("function hash: components", () => {
     assert.match(r.hash, /^[0-9a-f]{64}$/);
   });
 
-  test("an import that cannot be resolved and a package without package.json are components with warnings", () => {
+  test("an import that cannot be resolved (a missing file, a package not installed) is a component with a warning", () => {
     const d = project({ "main.ts": `import { h } from "./missing.js";\nimport ghost from "ghost-pkg";\nexport function f(x: number) { return h(ghost(x)); }\n` });
     const w = hashExportedFunction(join(d, "main.ts"), "f");
     assert.deepEqual(
       w.components.filter((c) => c.kind !== "function").map((c) => [c.kind, c.name, c.hash]),
       [
-        ["package", "ghost-pkg", "?"],
         ["unresolved", "./missing.js", "?"],
+        ["unresolved", "ghost-pkg", "?"],
       ],
     );
     assert.equal(w.warnings.length, 2);
