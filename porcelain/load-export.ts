@@ -6,14 +6,32 @@ import { InvalidInputError } from "../plumbing/errors.js";
 
 const TS_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
-/** Imports the module at `abs`: TypeScript through tsx (loaded only now), JavaScript as it is. */
+let registered: Promise<void> | null = null;
+
+/**
+ * Installs tsx's ESM and CommonJS hooks in this thread, once, when its first TypeScript module is
+ * imported (a cache hit of the CLI never gets here, so it never loads tsx). Process-wide hooks,
+ * not `tsImport`: tsImport evaluates a module of a directory without `"type": "module"` from a
+ * `data:` URL, so a failing task's stack named a multi-kilobyte URL instead of `task.ts:3:9` and a
+ * relative `import("./x.js")` inside it could not resolve. With both hooks every module keeps its
+ * own file URL, whichever module kind its directory gives it.
+ */
+function registerTypeScript(): Promise<void> {
+  registered ??= (async () => {
+    const [esm, cjs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")]);
+    esm.register();
+    cjs.register();
+  })().catch((err: unknown) => {
+    registered = null; // a later import may try again
+    throw err;
+  });
+  return registered;
+}
+
+/** Imports the module at `abs`: TypeScript through tsx's hooks (installed only now), JavaScript as it is. */
 export async function importModule(abs: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(abs).href;
-  if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) {
-    const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
-    return tsImport(url, import.meta.url);
-  }
-  return (await import(url)) as Record<string, unknown>;
+  if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) await registerTypeScript();
+  return (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
 }
 
 /**
@@ -24,7 +42,8 @@ export async function importModule(abs: string): Promise<Record<string, unknown>
 export async function loadExport(abs: string, exportName: string, file = abs): Promise<(...a: unknown[]) => unknown> {
   const mod = await importModule(abs);
   let value = mod[exportName];
-  // A CommonJS module imported from ESM (or through tsx) may nest its exports under `default`.
+  // A CommonJS module (a TypeScript one too, in a directory without `"type": "module"`) imported
+  // from ESM may nest its exports under `default`.
   if (value === undefined && exportName !== "default") value = (mod.default as Record<string, unknown> | undefined)?.[exportName];
   if (exportName === "default" && typeof value === "object" && value !== null && typeof (value as { default?: unknown }).default === "function") {
     value = (value as { default: unknown }).default;

@@ -1,17 +1,26 @@
 // Function identity at run time (`client.submit(fn)`): find where the function object was
 // defined through an in-thread node:inspector session ([[FunctionLocation]], [[Scopes]]), then
 // hash it exactly as the static path does, so the shell and the library share one cache. Values
-// captured from enclosing function scopes are hashed too. Answers are remembered per function.
+// the function captures from enclosing function scopes are hashed too — except what packages and
+// Node itself define, which counts by name and version. Answers are remembered per function.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { types } from "node:util";
 import { hashExportedFunction, hashSourceInModule, hashTopLevelFunction, type Component, type FunctionHash } from "./function.js";
-import { hashArgs } from "./args.js";
+import { hashArgs, IDENTITY, type Identified } from "./args.js";
 import { analyseFunctionSource, loadModule } from "./module.js";
 
 export interface RuntimeFunctionHash extends FunctionHash {
-  /** How the function was identified: as an export, a top-level declaration, its source inside its module, or its text alone. */
-  via: "export" | "declaration" | "module-source" | "text";
+  /**
+   * How the function was identified: as an export, a top-level declaration, its source inside its
+   * module, or its text alone; or, for code that is not the user's, as a function of an installed
+   * package (`npm:<name>@<version>`, cashet's own code included) or of Node itself (`builtin`).
+   */
+  via: "export" | "declaration" | "module-source" | "text" | "package" | "builtin";
   /** Names of captured closure variables that went into the hash. */
   closure: string[];
   /** For `via: "export"`: a name the defining module exports it under (to load it elsewhere: a worker, another machine). */
@@ -30,16 +39,20 @@ const IMPORT_WAIT_MS = 50;
 
 const remembered = new WeakMap<Fn, Promise<RuntimeFunctionHash>>();
 const inProgress = new Set<Fn>();
-const warned = new Set<string>();
 
 /**
- * Closure values hashed as arguments are (SPEC §3); a captured function by its own function hash.
- * A function that captures itself (directly or through others) is named, not re-entered.
+ * Closure values hashed as arguments are (SPEC §3); a captured function by its own function hash,
+ * a built-in one (no source: `Object.defineProperty`) by its name. A function that captures itself
+ * (directly or through others) is named, not re-entered.
  */
 const defaultOptions: RuntimeHashOptions = {
   hashValue: (value, path) =>
     hashArgs([value], {
-      hashFunction: async (fn) => (inProgress.has(fn as Fn) ? `cycle:${fn.name}` : (await hashFunctionObject(fn as Fn)).hash),
+      hashFunction: async (fn) => {
+        if (inProgress.has(fn as Fn)) return `cycle:${fn.name}`;
+        if (isNative(fn) && !fn.name.startsWith("bound ")) return `native:${fn.name}`;
+        return (await hashFunctionObject(fn as Fn)).hash;
+      },
     }).catch((err: unknown) => {
       // hashArgs names the position as args[0]; say which closure variable it was
       if (err instanceof TypeError) throw new TypeError(err.message.replace("args[0]", path));
@@ -59,21 +72,39 @@ export function hashFunctionObject(fn: Fn, options: RuntimeHashOptions = default
   return answer;
 }
 
-/** Warns once per message (process warning `CASHET_FUNCTION_HASH`). */
-function warnOnce(message: string, into: string[]): void {
+const warned = new Set<unknown>();
+const warnedObjects = new WeakSet<object>(); // keys that are values themselves, held weakly
+
+/**
+ * Records `message` in `into` and warns once per process per `key` (process warning
+ * `CASHET_FUNCTION_HASH`): the thing warned about — an object itself, or a name — not the text,
+ * which varies with the path it was reached by.
+ */
+function warnOnce(key: unknown, message: string, into: string[]): void {
   into.push(message);
-  if (warned.has(message)) return;
-  warned.add(message);
+  if ((typeof key === "object" && key !== null) || typeof key === "function") {
+    if (warnedObjects.has(key)) return;
+    warnedObjects.add(key);
+  } else {
+    if (warned.has(key)) return;
+    warned.add(key);
+  }
   process.emitWarning(message, { code: "CASHET_FUNCTION_HASH" });
+}
+
+function isNative(fn: Function): boolean {
+  return /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
 }
 
 async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunctionHash> {
   const name = fn.name || "<anonymous>";
   const source = Function.prototype.toString.call(fn);
-  if (/\{\s*\[native code\]\s*\}$/.test(source)) {
+  if (isNative(fn)) {
     throw new TypeError(`cannot hash function ${name}: it is native or bound (no source)`);
   }
-  const probe = inspect(fn);
+  const foreign = foreignFunction(fn);
+  if (foreign) return foreignHash(foreign, name);
+  const probe = inspect(fn, { scopes: true });
   const file = probe.url ? urlToFile(probe.url) : null;
   let base: FunctionHash;
   let via: RuntimeFunctionHash["via"];
@@ -86,7 +117,7 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
       base = hashTopLevelFunction(file, fn.name);
       exported = exportedAs(file, fn.name);
       via = exported !== null ? "export" : "declaration";
-    } else if ((exported = await exportNameOf(fn, probe.url!))) {
+    } else if ((exported = await exportNameOf(fn, probe.url!, file, probe.modules))) {
       base = hashExportedFunction(file, exported);
       via = "export";
     } else if (isOnlyFunctionNamed(file, fn.name)) {
@@ -100,8 +131,8 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
       via = "module-source";
     }
   } else {
-    warnOnce(`function ${name} has no source file (eval, REPL or new Function): it is hashed from its text, and what it references is not tracked`, warnings);
     const { hash } = analyseFunctionSource(source);
+    warnOnce(`text\0${name}`, `function ${name} has no source file (eval, REPL or new Function): it is hashed from its text, and what it references is not tracked`, warnings);
     base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], warnings: [], untracked: [] };
     via = "text";
   }
@@ -110,13 +141,18 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
   // top-level declaration has none in its source: the function scopes around it are module
   // wrappers (CommonJS, a loader's), whose variables the static hash of the module covers.
   const closure: Array<{ name: string; hash: string }> = [];
-  const captured = via === "export" || via === "declaration" ? {} : probe.captured;
-  for (const [varName, value] of Object.entries(captured).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const captured = via === "export" || via === "declaration" ? {} : mentioned(probe.captured, source, file);
+  for (const [varName, raw] of Object.entries(captured).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const value = withStandIns(raw, (cls, className) => {
+      if (cls.own) return; // cashet's own objects (a Client, a store) are handles by design
+      warnOnce(`instance\0${cls.id}`, `closure variable "${varName}" of function ${name} holds a ${className || "object"} of ${cls.origin}: it counts as that class, not by its state (pass what matters as an argument)`, warnings);
+    });
     try {
       closure.push({ name: varName, hash: await options.hashValue(value, `${name}.<closure ${varName}>`) });
     } catch (err) {
       if (!(err instanceof TypeError)) throw err;
-      warnOnce(`closure variable "${varName}" of function ${name} cannot be hashed by value (${err.message}); changes to it are not tracked`, warnings);
+      const key = (typeof raw === "object" && raw !== null) || typeof raw === "function" ? raw : `closure\0${name}\0${varName}`;
+      warnOnce(key, `closure variable "${varName}" of function ${name} cannot be hashed by value (${err.message}); changes to it are not tracked`, warnings);
     }
   }
   const components: Component[] = [
@@ -138,6 +174,23 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
     closure: closure.map((c) => c.name),
     ...(via === "export" && exported !== null ? { exportName: exported } : {}),
   };
+}
+
+/**
+ * The captured variables the function's text names. V8 shows a closure every variable of its
+ * enclosing scopes that any closure there captured — a sibling's counter, the client a test
+ * holds — and those cannot change what this function computes. A direct `eval` can read them
+ * all, so then all of them count; so they do when the text cannot be parsed.
+ */
+function mentioned(captured: Record<string, unknown>, source: string, file: string | null): Record<string, unknown> {
+  let code: ReturnType<typeof analyseFunctionSource>;
+  try {
+    code = analyseFunctionSource(source, file ?? undefined);
+  } catch {
+    return captured;
+  }
+  if (code.evals) return captured;
+  return Object.fromEntries(Object.entries(captured).filter(([k]) => k in code.uses));
 }
 
 // ---------------------------------------------------------------- the inspector probe
@@ -166,10 +219,19 @@ function connect(): void {
   });
 }
 
+interface Location {
+  scriptId: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
 interface Probe {
   url: string | null;
+  location: Location | null;
   /** Variables captured from enclosing function (and block) scopes, by name. */
   captured: Record<string, unknown>;
+  /** The `module` objects of CommonJS wrappers around the function (their exports name it). */
+  modules: object[];
 }
 
 interface RemoteProperty {
@@ -179,8 +241,8 @@ interface RemoteProperty {
 
 const SKIPPED_SCOPES = new Set(["global", "script", "module", "wasm-expression-stack"]);
 
-/** [[FunctionLocation]]'s file and the captured variables of `fn`. */
-function inspect(fn: Fn): Probe {
+/** [[FunctionLocation]]'s script URL and, with `scopes`, what `fn` captures. */
+function inspect(fn: Function, options: { scopes: boolean }): Probe {
   connect();
   const slot = "__cashetProbe";
   const g = globalThis as Record<string, unknown>;
@@ -190,7 +252,7 @@ function inspect(fn: Fn): Probe {
     const { result } = post<{ result: { objectId: string } }>("Runtime.evaluate", { expression: `globalThis.${slot}`, objectGroup: group });
     const props = post<{ internalProperties?: RemoteProperty[] }>("Runtime.getProperties", { objectId: result.objectId, ownProperties: true });
     const internal = props.internalProperties ?? [];
-    const location = internal.find((p) => p.name === "[[FunctionLocation]]")?.value?.value as { scriptId: string } | undefined;
+    const location = (internal.find((p) => p.name === "[[FunctionLocation]]")?.value?.value as Location | undefined) ?? null;
     let url: string | null = null;
     if (location) {
       if (!scriptUrls.has(location.scriptId)) {
@@ -201,46 +263,75 @@ function inspect(fn: Fn): Probe {
       url = scriptUrls.get(location.scriptId) || null;
     }
     const captured: Record<string, unknown> = {};
-    const scopesId = internal.find((p) => p.name === "[[Scopes]]")?.value?.objectId;
+    const modules: object[] = [];
+    const scopesId = options.scopes ? internal.find((p) => p.name === "[[Scopes]]")?.value?.objectId : undefined;
     if (scopesId) {
       const scopes = post<{ result: RemoteProperty[] }>("Runtime.getProperties", { objectId: scopesId, ownProperties: true });
+      const closures: Array<Record<string, unknown>> = []; // innermost first
       for (const s of scopes.result) {
         if (!s.value?.objectId) continue;
         post("Runtime.callFunctionOn", { objectId: s.value.objectId, functionDeclaration: `function () { globalThis.${slot} = this; }` });
         const scope = g[slot] as { type?: string; object?: Record<string, unknown> } | undefined;
         const type = (scope?.type ?? s.value.description?.split(" ")[0] ?? "").toLowerCase();
-        if (!scope?.object || SKIPPED_SCOPES.has(type) || isCommonJsWrapper(scope.object)) continue;
-        for (const [k, v] of Object.entries(scope.object)) if (!(k in captured)) captured[k] = v;
+        if (scope?.object && !SKIPPED_SCOPES.has(type)) closures.push(scope.object);
       }
+      // A CommonJS wrapper can only be the outermost function scope.
+      const outermost = closures.at(-1);
+      if (outermost && isCommonJsWrapper(outermost)) {
+        closures.pop();
+        const m = outermost.module;
+        if (typeof m === "object" && m !== null) modules.push(m);
+      }
+      for (const vars of closures) for (const [k, v] of Object.entries(vars)) if (!(k in captured)) captured[k] = v;
     }
-    return { url, captured };
+    return { url, location, captured, modules };
   } finally {
     delete g[slot];
     post("Runtime.releaseObjectGroup", { objectGroup: group });
   }
 }
 
-/** A CommonJS module's wrapper scope is the module scope in disguise: the static hash covers it. */
+/**
+ * A CommonJS module's wrapper scope is the module scope in disguise: the static hash covers it
+ * (and `__filename` is an absolute path, which must not enter a hash). V8 shows only the wrapper's
+ * variables some closure captured, so any one of its tell-tale values gives it away: a `module`
+ * with `exports`, a real `require`, or `__filename` with `__dirname`.
+ */
 function isCommonJsWrapper(vars: Record<string, unknown>): boolean {
-  return "module" in vars && "exports" in vars && "require" in vars && "__filename" in vars;
+  const m = vars.module as { exports?: unknown } | undefined;
+  const r = vars.require as ((id: string) => unknown) & { resolve?: unknown; cache?: unknown };
+  return (
+    (typeof m === "object" && m !== null && "exports" in m) ||
+    (typeof r === "function" && typeof r.resolve === "function" && typeof r.cache === "object") ||
+    (typeof vars.__filename === "string" && typeof vars.__dirname === "string")
+  );
 }
 
 function urlToFile(url: string): string | null {
   if (url.startsWith("file:")) return fileURLToPath(url.replace(/[?#].*$/, ""));
-  // tsx (tsImport, our TypeScript loader) evaluates a CommonJS-compiled module as a data: URL that
-  // names its source: `data:text/javascript,…?filePath=/abs/x.ts?namespace=…`.
+  // cashet's own loader keeps file URLs, but under `--import tsx` an ES module that imports names
+  // from a CommonJS-kind TypeScript module gets it evaluated from a data: URL that names its
+  // source: `data:text/javascript,…?filePath=/abs/x.ts?namespace=…`.
   const named = url.startsWith("data:") ? /\?filePath=([^?#]*)/.exec(url) : null;
   if (named) return decodeURIComponent(named[1]!).replace(/\?.*$/, "");
-  if (url.startsWith("/")) return url; // CommonJS scripts report plain paths
+  // CommonJS scripts report plain paths, through tsx's require with a `?namespace=` query
+  if (url.startsWith("/")) return existsSync(url) ? url : url.replace(/\?.*$/, "");
   return null; // node:internal, evalmachine, REPL, data: …
 }
 
 /**
- * The name under which the defining module exports `fn`, if it does — found by importing the
- * module (the loader's cached instance). A module still evaluating (its top-level code is what
- * called us) cannot answer without waiting for us; after a short wait we treat it as "unknown".
+ * The name under which the defining module exports `fn`, if it does. A CommonJS module's exports
+ * are at hand: in Node's require cache, or as the `module` of its wrapper (tsx's data: URL modules
+ * are in no cache). Otherwise the module is imported — the loader's cached instance; never a
+ * data: URL, which would evaluate the module again. A module still evaluating (its top-level code
+ * is what called us) cannot answer without waiting for us; after a short wait it is "unknown".
  */
-async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
+async function exportNameOf(fn: Fn, url: string, file: string, modules: object[]): Promise<string | null> {
+  for (const exports of [...requireCacheExports(file), ...modules.map((m) => (m as { exports?: unknown }).exports)]) {
+    const name = nameIn(exports, fn);
+    if (name) return name;
+  }
+  if (url.startsWith("data:")) return null;
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), IMPORT_WAIT_MS)));
   let ns: Record<string, unknown> | null;
@@ -252,18 +343,216 @@ async function exportNameOf(fn: Fn, url: string): Promise<string | null> {
     clearTimeout(timer);
   }
   if (!ns) return null;
-  const names = Object.keys(ns).filter((k) => ns![k] === fn);
   // A CommonJS module's exports arrive as the namespace's default object.
-  if (!names.length && typeof ns.default === "object" && ns.default !== null) {
-    const cjs = ns.default as Record<string, unknown>;
-    names.push(...Object.keys(cjs).filter((k) => cjs[k] === fn));
-  }
+  return nameIn(ns, fn) ?? (typeof ns.default === "object" ? nameIn(ns.default, fn) : null);
+}
+
+/** The exports objects Node's require cache holds for `file` (tsx may add a query to its key). */
+function requireCacheExports(file: string): unknown[] {
+  const cache = createRequire(import.meta.url).cache;
+  return Object.entries(cache)
+    .filter(([key]) => key === file || key.startsWith(`${file}?`))
+    .map(([, mod]) => mod?.exports);
+}
+
+/** The key under which `exports` holds `fn`: its own name first, then `default`, then the first in order. */
+function nameIn(exports: unknown, fn: Fn): string | null {
+  if ((typeof exports !== "object" && typeof exports !== "function") || exports === null) return null;
+  const names = Object.keys(exports).filter((k) => {
+    try {
+      return (exports as Record<string, unknown>)[k] === fn;
+    } catch {
+      return false; // a throwing getter exports nothing we could call
+    }
+  });
   if (!names.length) return null;
   if (names.includes(fn.name)) return fn.name;
   return names.includes("default") ? "default" : names.sort()[0]!;
 }
 
-/** True when module `file` exports its top-level binding `name` under some name. */
+// ---------------------------------------------------------------- code that is not the user's
+
+/** Where a function or class of an installed package or of Node itself comes from. */
+interface Foreign {
+  /** Stable across machines and checkouts: `npm:<name>@<version>/<path>:<line>:<col>#<name>`, `node:<module>#<name>`. */
+  id: string;
+  /** What a warning calls it: `ioredis@5.4.1`, `node:net`. */
+  origin: string;
+  package: { name: string; version: string } | null;
+  /** cashet's own code (its Client, stores, executors): handles by design, never warned about. */
+  own: boolean;
+}
+
+const foreignOf = new WeakMap<Function, Foreign | null>();
+
+/**
+ * The foreign origin of `fn` — a package (its file under a node_modules directory, or cashet's own
+ * shipped code) or Node's internals (`node:` scripts) — or null for the user's own code. Such code
+ * is versioned by its package (or Node), so it counts by name and version, as a package import
+ * does in the static hash; walking into it would wander through code the user does not own.
+ */
+function foreignFunction(fn: Function): Foreign | null {
+  if (foreignOf.has(fn)) return foreignOf.get(fn)!;
+  let answer: Foreign | null = null;
+  if (!isNative(fn)) {
+    const { url, location } = inspect(fn, { scopes: false });
+    const name = fn.name || "anonymous";
+    if (url?.startsWith("node:")) {
+      answer = { id: `${url}#${name}`, origin: url, package: null, own: false };
+    } else {
+      const file = url ? urlToFile(url) : null;
+      const pkg = file ? packageOf(file) : null;
+      if (pkg && file && location) {
+        const where = `${relative(pkg.root, file).split(sep).join("/")}:${location.lineNumber + 1}:${location.columnNumber + 1}`;
+        answer = { id: `npm:${pkg.name}@${pkg.version}/${where}#${name}`, origin: `${pkg.name}@${pkg.version}`, package: pkg, own: pkg.own };
+      }
+    }
+  }
+  foreignOf.set(fn, answer);
+  return answer;
+}
+
+/** The hash of a package's or Node's function: its identity, with the package as a component. */
+function foreignHash(foreign: Foreign, name: string): RuntimeFunctionHash {
+  const hash = createHash("sha256").update("cashet-foreign-fn-1\0").update(foreign.id).digest("hex");
+  const pkg = foreign.package;
+  return {
+    hash,
+    name,
+    file: "",
+    components: pkg ? [{ kind: "package", key: `npm:${pkg.name}@${pkg.version}`, name: pkg.name, hash: pkg.version }] : [],
+    warnings: [],
+    untracked: [],
+    via: pkg ? "package" : "builtin",
+    closure: [],
+  };
+}
+
+const NODE_MODULES = `${sep}node_modules${sep}`;
+// This file's tree: plumbing/hash/runtime.{ts,js} under the package root (or its dist/).
+const OWN_BASE = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const OWN_DIRS = ["cmd", "lib", "plumbing", "porcelain"].map((d) => join(OWN_BASE, d) + sep);
+const packageInfo = new Map<string, { name: string; version: string }>();
+
+/** The installed package `file` belongs to, or cashet itself when it is cashet's own code; else null. */
+function packageOf(file: string): { root: string; name: string; version: string; own: boolean } | null {
+  const at = file.lastIndexOf(NODE_MODULES);
+  if (at >= 0) {
+    const parts = file.slice(at + NODE_MODULES.length).split(sep);
+    const depth = parts[0]!.startsWith("@") ? 2 : 1;
+    if (parts.length > depth) {
+      const root = file.slice(0, at + NODE_MODULES.length) + parts.slice(0, depth).join(sep);
+      const info = readPackage(root, parts.slice(0, depth).join("/"));
+      return { root, ...info, own: info.name === "cashet" };
+    }
+  }
+  if (OWN_DIRS.some((d) => file.startsWith(d))) {
+    // Run from its own checkout: the package root holds the package.json (above dist/ when built).
+    const root = existsSync(join(OWN_BASE, "package.json")) ? OWN_BASE : dirname(OWN_BASE);
+    return { root, ...readPackage(root, "cashet"), own: true };
+  }
+  return null;
+}
+
+function readPackage(root: string, fallbackName: string): { name: string; version: string } {
+  let info = packageInfo.get(root);
+  if (!info) {
+    info = { name: fallbackName, version: "0.0.0" };
+    try {
+      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
+      info = { name: typeof pkg.name === "string" ? pkg.name : fallbackName, version: typeof pkg.version === "string" ? pkg.version : "0.0.0" };
+    } catch {} // no package.json: the directory name, version unknown
+    packageInfo.set(root, info);
+  }
+  return info;
+}
+
+/** The class an object was made by, when a package or Node defines it. */
+function foreignClass(o: object): { foreign: Foreign; className: string } | null {
+  let proto: unknown;
+  try {
+    proto = Object.getPrototypeOf(o);
+  } catch {
+    return null; // a revoked proxy: the argument hasher says what it is
+  }
+  if (proto === null || proto === Object.prototype || proto === Array.prototype) return null;
+  // The nearest own `constructor` on the prototype chain (a class's instances inherit it).
+  for (let p = proto as object | null; p; p = Object.getPrototypeOf(p) as object | null) {
+    const ctor = Object.getOwnPropertyDescriptor(p, "constructor")?.value as unknown;
+    if (typeof ctor !== "function") continue;
+    const foreign = foreignFunction(ctor);
+    return foreign ? { foreign, className: ctor.name } : null;
+  }
+  return null;
+}
+
+/**
+ * `value` with every object made by a package's or Node's class (a Client, a store, a Redis
+ * connection) replaced by a stand-in carrying that class's identity: a handle's state is not what
+ * a function computes from, it changes as the handle is used, and walking it wanders through the
+ * package's internals. Buffers and typed arrays stay bytes. `value` itself when it holds none.
+ */
+function withStandIns(value: unknown, onForeign: (cls: Foreign, className: string) => void): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (!holdsForeign(value, new Set())) return value;
+  return copyWithStandIns(value, new Map(), onForeign);
+}
+
+/** Containers the argument hasher walks into; everything else it hashes whole (or refuses). */
+function childrenOf(o: object): unknown[] | null {
+  if (typeof (o as Partial<Identified>)[IDENTITY] === "function") return null;
+  if (types.isAnyArrayBuffer(o) || ArrayBuffer.isView(o)) return null;
+  if (types.isMap(o)) return [...(o as Map<unknown, unknown>)].flat();
+  if (types.isSet(o)) return [...(o as Set<unknown>)];
+  return Object.keys(o).map((k) => (o as Record<string, unknown>)[k]);
+}
+
+function holdsForeign(o: object, seen: Set<object>): boolean {
+  if (seen.has(o)) return false;
+  seen.add(o);
+  if (typeof (o as Partial<Identified>)[IDENTITY] !== "function" && !types.isAnyArrayBuffer(o) && !ArrayBuffer.isView(o) && foreignClass(o)) return true;
+  for (const v of childrenOf(o) ?? []) if (typeof v === "object" && v !== null && holdsForeign(v, seen)) return true;
+  return false;
+}
+
+function copyWithStandIns(v: unknown, copies: Map<object, unknown>, onForeign: (cls: Foreign, className: string) => void): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  if (copies.has(v)) return copies.get(v);
+  const children = childrenOf(v);
+  if (children === null) return v;
+  const cls = foreignClass(v);
+  if (cls) {
+    onForeign(cls.foreign, cls.className);
+    const id = `instance:${cls.foreign.id}`;
+    const standIn: Identified = { [IDENTITY]: () => id };
+    copies.set(v, standIn);
+    return standIn;
+  }
+  const proto = Object.getPrototypeOf(v) as object | null;
+  const inner = (x: unknown): unknown => copyWithStandIns(x, copies, onForeign);
+  // The copy keeps its original's prototype, so the argument hasher names the same class.
+  if (types.isMap(v)) {
+    const out = Object.setPrototypeOf(new Map(), proto) as Map<unknown, unknown>;
+    copies.set(v, out);
+    for (const [k, x] of v as Map<unknown, unknown>) out.set(inner(k), inner(x));
+    return out;
+  }
+  if (types.isSet(v)) {
+    const out = Object.setPrototypeOf(new Set(), proto) as Set<unknown>;
+    copies.set(v, out);
+    for (const x of v as Set<unknown>) out.add(inner(x));
+    return out;
+  }
+  const out: Record<string, unknown> = Array.isArray(v)
+    ? (Object.setPrototypeOf(new Array(v.length), proto) as Record<string, unknown>)
+    : types.isNativeError(v)
+      ? (Object.setPrototypeOf(new Error((v as Error).message), proto) as Record<string, unknown>)
+      : (Object.create(proto) as Record<string, unknown>);
+  copies.set(v, out);
+  for (const k of Object.keys(v)) out[k] = inner((v as Record<string, unknown>)[k]);
+  return out;
+}
+
 /** True when `name` is a top-level function or class of `file` and no other function there has that name. */
 function isOnlyFunctionNamed(file: string, name: string): boolean {
   if (!name) return false;

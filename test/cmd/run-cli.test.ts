@@ -3,8 +3,9 @@
 // carries, the exit codes, and make -j4 over one fresh store.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { CLI, cashet, type CliResult } from "../helpers/cli.js";
@@ -315,4 +316,86 @@ export function scale(input: Input): Shape {
     assert.deepEqual(second.out.split("\n").filter(Boolean).sort(), ["1", "16", "4", "9"]);
     assert.equal(count("square.count"), 4, "the second make is all hits");
   });
+});
+
+// tsx gives a directory without `"type": "module"` the CommonJS kind: TypeScript there once ran
+// from a `data:` URL, so a failure's stack named that URL and a relative import() could not resolve.
+describe("cashet run of TypeScript in either module kind", () => {
+  const t = tempDir("cashet-run-ts-");
+  const store = join(t.dir, "store");
+  const kinds = { commonjs: join(t.dir, "cjs"), module: join(t.dir, "esm") };
+  const TASK = `import { helper } from "./helper.js";
+export function boom(n: number): number {
+  const k: number = helper(n);
+  throw new Error("boom " + k);
+}
+export async function viaImport(n: number): Promise<number> {
+  const { times } = await import("./lazy.js");
+  return times(helper(n));
+}
+`;
+  before(() => {
+    for (const [kind, dir] of Object.entries(kinds)) {
+      mkdirSync(dir);
+      if (kind === "module") writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
+      writeFileSync(join(dir, "task.ts"), TASK);
+      writeFileSync(join(dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
+      writeFileSync(join(dir, "lazy.ts"), `export const times = (n: number): number => n * 10;\n`);
+      writeFileSync(join(dir, "esm.mts"), `export async function viaImport(n: number): Promise<number> {\n  return (await import("./lazy.js")).times(n);\n}\n`);
+      writeFileSync(join(dir, "cjs.cts"), `export function boom(): never {\n  throw new Error("cts boom");\n}\n`);
+    }
+  });
+  after(async () => {
+    if (existsSync(store)) await new FsStore(store).stopDaemon().catch(() => undefined);
+    t.remove();
+  });
+  const run = (args: string[]): Promise<CliResult> => cashet(["run", "--store", store, ...args], ENV);
+  const failedStack = async (func: string): Promise<string> => {
+    const log = JSON.parse((await cashet(["log", "--store", store, "--status", "failed", "--func", func, "--json"], ENV)).out) as Array<{ error: { stack: string } }>;
+    return log[0]!.error.stack;
+  };
+
+  test("a hit of a TypeScript task never loads tsx", async () => {
+    // tsx's CommonJS hook adds a ".ts" loader to Module._extensions: a probe reports it at exit.
+    const probe = join(t.dir, "probe.mjs");
+    writeFileSync(probe, `import { createRequire } from "node:module";\nconst M = createRequire(import.meta.url)("node:module");\nprocess.on("exit", () => process.stderr.write("ts hooks: " + (".ts" in M._extensions) + "\\n"));\n`);
+    const env = { env: { ...ENV.env, NODE_OPTIONS: `--import=${pathToFileURL(probe).href}` } };
+    const args = ["run", "--store", store, `${join(kinds.commonjs, "task.ts")}#viaImport`, "7"];
+    const miss = await cashet(args, env);
+    assert.equal(miss.out, "80\n", miss.stderr);
+    assert.match(miss.stderr, /ts hooks: true/);
+    const hit = await cashet(args, env);
+    assert.equal(hit.out, "80\n", hit.stderr);
+    assert.equal(hit.stderr, "ts hooks: false\n");
+  });
+
+  for (const [kind, dir] of Object.entries(kinds)) {
+    test(`a failing task in a ${kind}-kind directory reports task.ts:line:col, on stderr and in its commit`, async () => {
+      const r = await run([`${join(dir, "task.ts")}#boom`, "1"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^cashet: boom failed: boom 2 /);
+      assert.match(r.stderr, /task\.ts:4:9\)?\n/);
+      assert.doesNotMatch(r.stderr, /data:/);
+      assert.ok(r.stderr.length < 2000, `a short stack, not a data: URL (${r.stderr.length} chars)`);
+      const stack = await failedStack("boom");
+      assert.match(stack, /task\.ts:4:9/);
+      assert.doesNotMatch(stack, /data:/);
+    });
+
+    test(`a relative import("./x.js") of a TypeScript module works in a ${kind}-kind directory, in .ts and .mts`, async () => {
+      const ts = await run([`${join(dir, "task.ts")}#viaImport`, "2"]);
+      assert.equal(ts.code, 0, ts.stderr);
+      assert.equal(ts.out, "30\n");
+      const mts = await run([`${join(dir, "esm.mts")}#viaImport`, "4"]);
+      assert.equal(mts.code, 0, mts.stderr);
+      assert.equal(mts.out, "40\n");
+    });
+
+    test(`a failing .cts task in a ${kind}-kind directory reports cjs.cts:line:col`, async () => {
+      const r = await run([`${join(dir, "cjs.cts")}#boom`]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /cjs\.cts:2:9\)?\n/);
+      assert.doesNotMatch(r.stderr, /data:/);
+    });
+  }
 });

@@ -258,3 +258,31 @@ describe("Client on disk only", () => {
     }
   });
 });
+
+describe("a Client captured by the code around a call", () => {
+  test("client.submit((x) => x + 1, 1) in a function that captures its Client over a MemoryStore runs; a task using the client keys by its code, not the store's contents", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on("warning", onWarning);
+    const client = new Client({ store: new MemoryStore() });
+    try {
+      const step = async (n: number): Promise<number> => (await client.submit((x: number) => x + 1, n)).load();
+      assert.equal(await step(1), 2);
+      assert.equal(await step(1), 2);
+
+      // This task captures the client itself; each run adds to the store, and still the next call hits.
+      const viaClient = async (n: number): Promise<number> => (await client.submit(double, n)).load();
+      const first = await client.submit(viaClient, 21);
+      assert.equal(await first.load(), 42);
+      await client.submit(double, 5);
+      const again = await client.submit(viaClient, 21);
+      assert.equal(again.cached, true);
+      assert.equal(again.commit, first.commit);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off("warning", onWarning);
+      await client.close();
+    }
+  });
+});

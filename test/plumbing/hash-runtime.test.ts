@@ -1,12 +1,14 @@
 // Function identity at run time: a function object passed from code hashes exactly as
 // `cashet hash-fn file#export` does, and what it captures from enclosing scopes counts.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { hashExportedFunction } from "../../plumbing/hash/function.js";
 import { hashFunctionObject } from "../../plumbing/hash/runtime.js";
+import { loadExport } from "../../porcelain/load-export.js";
 import { cashet } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
@@ -24,7 +26,6 @@ export function train(xs) { return xs.map((x) => helper(x)); }
 function hidden(x) { return helper(x) + 1; }
 export const getHidden = () => hidden;
 export function make(k) { const cfg = { k }; return function inner(x) { return helper(x) + cfg.k; }; }
-export function makeWithSymbol() { const tag = Symbol("t"); return function tagged() { return tag; }; }
 export default train;
 `;
 
@@ -79,32 +80,125 @@ describe("runtime function hashing", () => {
     assert.ok(five.components.some((c) => c.key === ".#helper"), "module helpers of a nested function are tracked");
   });
 
-  test("a closure value that cannot be hashed is named in a one-time warning", async () => {
-    const mk = (await load(fileA)).makeWithSymbol as unknown as () => (...a: never[]) => unknown;
-    const seen: string[] = [];
-    const onWarning = (w: Error): void => void seen.push(w.message);
-    process.on("warning", onWarning);
-    try {
-      const r1 = await hashFunctionObject(mk(), { hashValue });
-      await hashFunctionObject(mk(), { hashValue });
-      await new Promise((r) => setImmediate(r));
-      assert.match(r1.warnings.join("\n"), /closure variable "tag" of function tagged/);
-      assert.equal(seen.filter((m) => m.includes('"tag"')).length, 1, "warned once");
-    } finally {
-      process.off("warning", onWarning);
-    }
+});
+
+const RUNTIME = new URL("../../plumbing/hash/runtime.js", import.meta.url).href;
+
+/**
+ * Runs `body` as main.mjs in `dir` in a child process, after importing hashFunctionObject: what it
+ * writes to stdout (JSON), and the CASHET_FUNCTION_HASH warnings on its stderr — so a test sees
+ * exactly which warnings a process prints, and the suite's own output carries none.
+ */
+function inChild(dir: string, body: string): { result: Record<string, unknown>; warnings: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, "main.mjs");
+  writeFileSync(script, `import { hashFunctionObject } from ${JSON.stringify(RUNTIME)};\n${body}`);
+  const child = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(child.status, 0, child.stderr);
+  return { result: JSON.parse(child.stdout) as Record<string, unknown>, warnings: child.stderr.split("\n").filter((l) => l.includes("CASHET_FUNCTION_HASH")) };
+}
+
+describe("runtime hashing: warnings, and code that is not the user's", () => {
+  const t = tempDir();
+  after(() => t.remove());
+
+  test("a closure value that cannot be hashed is named in a warning printed once per process", () => {
+    const { result, warnings } = inChild(
+      join(t.dir, "symbol"),
+      `function makeWithSymbol() { const tag = Symbol("t"); return function tagged() { return tag; }; }\n` +
+        `const r1 = await hashFunctionObject(makeWithSymbol());\nawait hashFunctionObject(makeWithSymbol());\n` +
+        `function lookups() { const wm = new WeakMap(); return [1, 2, 3].map((i) => () => wm.get({ i })); }\n` +
+        `for (const f of lookups()) await hashFunctionObject(f);\n` +
+        `process.stdout.write(JSON.stringify({ warnings: r1.warnings }));\n`,
+    );
+    assert.match((result.warnings as string[]).join("\n"), /closure variable "tag" of function tagged cannot be hashed by value \(.*a Symbol\)/);
+    assert.equal(warnings.filter((w) => w.includes('"tag"')).length, 1, "the same variable of the same function: warned once");
+    assert.equal(warnings.filter((w) => w.includes('"wm"')).length, 1, "one WeakMap captured by three closures: warned once");
+    assert.equal(warnings.length, 2);
   });
 
-  test("a function without a source file hashes from its text with a warning; native functions are refused", async () => {
-    const f1 = await hashFunctionObject(new Function("x", "return x + 1") as (...a: never[]) => unknown, { hashValue });
-    const f2 = await hashFunctionObject(new Function("x", "return x + 1") as (...a: never[]) => unknown, { hashValue });
-    const f3 = await hashFunctionObject(new Function("x", "return x + 2") as (...a: never[]) => unknown, { hashValue });
-    assert.equal(f1.via, "text");
-    assert.match(f1.warnings.join("\n"), /no source file/);
-    assert.equal(f1.hash, f2.hash);
-    assert.notEqual(f1.hash, f3.hash);
-    await assert.rejects(hashFunctionObject(Math.max as (...a: never[]) => unknown, { hashValue }), TypeError);
+  test("a function without a source file hashes from its text, warned of once per name; native functions are refused", () => {
+    const { result, warnings } = inChild(
+      join(t.dir, "text"),
+      `const text = (body) => hashFunctionObject(new Function("x", body));\n` +
+        `const [f1, f2, f3] = [await text("return x + 1"), await text("return x + 1"), await text("return x + 2")];\n` +
+        `const refused = await hashFunctionObject(Math.max).then(() => false, (e) => e instanceof TypeError);\n` +
+        `process.stdout.write(JSON.stringify({ via: f1.via, warnings: f1.warnings, same: f1.hash === f2.hash, differs: f1.hash !== f3.hash, refused }));\n`,
+    );
+    assert.equal(result.via, "text");
+    assert.match((result.warnings as string[]).join("\n"), /no source file/);
+    assert.deepEqual([result.same, result.differs, result.refused], [true, true, true]);
+    assert.equal(warnings.length, 1, "three functions named anonymous: one warning");
   });
+
+  // A package defines a function and a class whose instances hold what the argument hasher refuses
+  // (a Symbol) or cannot finish (a cycle): walking them is what went wrong.
+  const packageProgram = (dir: string, version: string): { result: Record<string, unknown>; warnings: string[] } => {
+    const pkg = join(dir, "node_modules", "fake-db");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "fake-db", version, type: "module", exports: "./index.js" }));
+    writeFileSync(
+      join(pkg, "index.js"),
+      `export function deprecate(f) { return f; }\n` +
+        `export class Conn {\n  constructor(n) { this.n = n; this.self = this; this.tag = Symbol("conn"); }\n  query(x) { return x + this.n; }\n}\n`,
+    );
+    return inChild(
+      dir,
+      `import { Conn, deprecate } from "fake-db";\n` +
+        `function make(conn, wrap) { return function run(x) { return wrap(conn.query(x)); }; }\n` +
+        `const a = await hashFunctionObject(make(new Conn(1), deprecate));\n` +
+        `const b = await hashFunctionObject(make(new Conn(2), deprecate));\n` +
+        `const c = await hashFunctionObject(make(new Conn(1), (f) => f));\n` +
+        `const inList = await hashFunctionObject(((xs) => () => xs.length)([new Conn(1), new Conn(2)]));\n` +
+        `const pkg = await hashFunctionObject(deprecate);\n` +
+        `process.stdout.write(JSON.stringify({ a: a.hash, b: b.hash, c: c.hash, closure: a.closure, inList: inList.closure, pkg: { via: pkg.via, components: pkg.components } }));\n`,
+    );
+  };
+
+  test("a captured package function counts as name@version, a package object as its class — never walked into", () => {
+    const one = packageProgram(join(t.dir, "pkg-1"), "1.2.3");
+    const two = packageProgram(join(t.dir, "pkg-2"), "1.2.4");
+    assert.deepEqual(one.result.closure, ["conn", "wrap"]);
+    assert.deepEqual(one.result.inList, ["xs"], "a package object inside an array is stood in for too");
+    assert.equal(one.result.a, one.result.b, "the connection's state is not part of the key");
+    assert.notEqual(one.result.a, one.result.c, "a user function in its place is");
+    assert.notEqual(one.result.a, two.result.a, "the package's version is");
+    assert.deepEqual(one.result.pkg, { via: "package", components: [{ kind: "package", key: "npm:fake-db@1.2.3", name: "fake-db", hash: "1.2.3" }] });
+    assert.equal(one.warnings.length, 1, one.warnings.join("\n"));
+    assert.match(one.warnings[0]!, /closure variable "conn" of function run holds a Conn of fake-db@1\.2\.3: it counts as that class, not by its state/);
+  });
+
+  test("Node's own functions and objects count by their names, built-ins too", () => {
+    const { result, warnings } = inChild(
+      join(t.dir, "node"),
+      `import { EventEmitter } from "node:events";\nimport { format, inspect } from "node:util";\n` +
+        `function make(emitter, fmt, pick) { return function run(x) { emitter.emit("x"); return pick(fmt(x).length, 1); }; }\n` +
+        `const busy = new EventEmitter();\nbusy.on("x", () => {});\n` +
+        `const h = async (...a) => (await hashFunctionObject(make(...a))).hash;\n` +
+        `const base = await h(new EventEmitter(), format, Math.max);\n` +
+        `process.stdout.write(JSON.stringify({\n` +
+        `  sameState: base === (await h(busy, format, Math.max)),\n` +
+        `  otherFn: base !== (await h(busy, inspect, Math.max)),\n` +
+        `  otherBuiltin: base !== (await h(busy, format, Math.min)),\n` +
+        `  via: (await hashFunctionObject(format)).via,\n` +
+        `}));\n`,
+    );
+    assert.deepEqual(result, { sameState: true, otherFn: true, otherBuiltin: true, via: "builtin" });
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0]!, /holds a EventEmitter of node:events/);
+  });
+});
+
+test("only the captured variables a closure names count, not its siblings' captures", async () => {
+  const make = (v: number): [(x: number) => number, () => number] => {
+    const seen = v;
+    return [(x: number) => x + 1, () => seen];
+  };
+  const [inc1, peek1] = make(1);
+  const [inc2, peek2] = make(2);
+  assert.equal((await hashFunctionObject(inc1)).hash, (await hashFunctionObject(inc2)).hash);
+  assert.deepEqual((await hashFunctionObject(inc1)).closure, []);
+  assert.notEqual((await hashFunctionObject(peek1)).hash, (await hashFunctionObject(peek2)).hash);
 });
 
 describe("cashet hash-fn", () => {
@@ -205,7 +299,7 @@ test("a TypeScript module's function loaded through tsx is identified as its exp
   }
 });
 
-test("through tsx, a name shared by a nested function is never matched by name alone", async () => {
+test("through tsx's tsImport (a data: URL), an export that shares its name with a nested function is found by identity, never by name", async () => {
   const t = tempDir();
   try {
     const file = join(t.dir, "twins.ts");
@@ -219,7 +313,10 @@ test("through tsx, a name shared by a nested function is never matched by name a
     const mod = await tsImport(pathToFileURL(file).href, import.meta.url);
     const top = await hashFunctionObject(mod.twice);
     const nested = await hashFunctionObject(mod.outer());
-    assert.notEqual(top.via, "export", "ambiguous by name: not taken for the export");
+    assert.equal(top.via, "export", "the module's exports hold this very function");
+    assert.equal(top.exportName, "twice");
+    assert.equal(top.hash, hashExportedFunction(file, "twice").hash, "keyed as `cashet run twins.ts#twice`");
+    assert.notEqual(nested.via, "export");
     assert.notEqual(top.hash, nested.hash, "the two functions never share a key");
     assert.equal(mod.twice(1), 4);
     assert.equal(mod.outer()(1), 6);
@@ -227,3 +324,32 @@ test("through tsx, a name shared by a nested function is never matched by name a
     t.remove();
   }
 });
+
+// cashet's loader (the CLI's miss, worker threads) keeps each module's file URL in both module kinds.
+for (const kind of ["commonjs", "module"]) {
+  test(`a ${kind}-kind TypeScript module loaded as cashet loads it: its export keys as hash-fn, a nested namesake apart`, async () => {
+    const t = tempDir();
+    try {
+      if (kind === "module") writeFileSync(join(t.dir, "package.json"), `{ "type": "module" }\n`);
+      const file = join(t.dir, "twins.ts");
+      writeFileSync(
+        file,
+        `import { helper } from "./helper.js";\nexport function twice(n: number): number {\n  return helper(n) * 2;\n}\n` +
+          `export function outer(): (n: number) => number {\n  function twice(n: number): number {\n    return helper(n) * 3;\n  }\n  return twice;\n}\n`,
+      );
+      writeFileSync(join(t.dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
+      const twice = (await loadExport(file, "twice")) as (n: number) => number;
+      const outer = (await loadExport(file, "outer")) as () => (n: number) => number;
+      const top = await hashFunctionObject(twice);
+      assert.equal(top.file, file);
+      assert.equal(top.via, "export");
+      assert.equal(top.hash, hashExportedFunction(file, "twice").hash);
+      assert.deepEqual(top.closure, []);
+      const nested = await hashFunctionObject(outer());
+      assert.equal(nested.file, file);
+      assert.notEqual(nested.hash, top.hash);
+    } finally {
+      t.remove();
+    }
+  });
+}

@@ -2,13 +2,14 @@
 // hard timeouts, cancellation, crashes, errors and retries, TypeScript modules, and what it
 // refuses.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { InvalidInputError } from "../../plumbing/errors.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { FsStore } from "../../plumbing/store/fs/store.js";
+import { loadExport } from "../../porcelain/load-export.js";
 import { TaskError, TaskTimeoutError } from "../../porcelain/run.js";
 import { WorkerPoolExecutor } from "../../porcelain/worker-pool.js";
 import { doubleCounted, exitThread, flaky, meetPartner, refuse, returnsFunction, spinForever, structured, whereAmI } from "../helpers/pool-tasks.js";
@@ -114,11 +115,33 @@ test("results cross threads with their types; a result that cannot is a clear fa
 test("a TypeScript module's export runs in a worker", async () => {
   const file = join(t.dir, "typed.ts");
   writeFileSync(file, `export function typed(n: number): { n: number; kind: string } {\n  const kind: string = "typed";\n  return { n: n * 3, kind };\n}\n`);
-  const mod = (await import("tsx/esm/api")) as { tsImport: (s: string, p: string) => Promise<{ typed: (n: number) => unknown }> };
-  const { typed } = await mod.tsImport(file, import.meta.url);
+  const typed = await loadExport(file, "typed");
   const ref = await client.submit(typed, 4);
   assert.deepEqual(await ref.load(), { n: 12, kind: "typed" });
 });
+
+// A worker thread loads TypeScript as the CLI does: each module keeps its own file URL.
+for (const kind of ["commonjs", "module"]) {
+  test(`in a ${kind}-kind directory a worker's TypeScript task imports ./x.js lazily, and its failure's stack names task.ts:line:col`, async () => {
+    const dir = join(t.dir, `ts-${kind}`);
+    mkdirSync(dir);
+    if (kind === "module") writeFileSync(join(dir, "package.json"), `{ "type": "module" }\n`);
+    writeFileSync(join(dir, "lazy.ts"), `export const times = (n: number): number => n * 10;\n`);
+    writeFileSync(
+      join(dir, "task.ts"),
+      `export async function viaImport(n: number): Promise<number> {\n  const { times } = await import("./lazy.js");\n  return times(n);\n}\n` +
+        `export function boom(n: number): number {\n  throw new Error("boom " + n);\n}\n`,
+    );
+    const viaImport = await loadExport(join(dir, "task.ts"), "viaImport");
+    assert.equal(await (await client.submit(viaImport, 3)).load(), 30);
+    const boom = await loadExport(join(dir, "task.ts"), "boom");
+    const err = await client.submit(boom, 1).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof TaskError);
+    const stack = (await new ObjectDb(store.objects).getCommit(err.commit))!.error!.stack;
+    assert.match(stack, /task\.ts:6:9/);
+    assert.doesNotMatch(stack, /data:/);
+  });
+}
 
 function notExported(x: number): number {
   return x + 1;
