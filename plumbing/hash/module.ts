@@ -13,7 +13,8 @@ import { writeFileAtomic } from "../store/fs/files.js";
 import { isTypeOnly, normalize, type Normalized } from "./normalize.js";
 import { clearResolutionCache } from "./resolve.js";
 import { analyseScope, declaredVars, GLOBAL_OBJECTS, patternNames, type ScopeInfo } from "./scope.js";
-import { forgetTsconfig } from "./tsconfig.js";
+import { setLockfileCache } from "./lockfile.js";
+import { forgetTsconfig, setTsconfigCache } from "./tsconfig.js";
 
 /** How code uses one outside name (see scope.ts); plain JSON, as the analysis cache stores it. */
 export interface Use {
@@ -135,6 +136,9 @@ let analysisCache: { dir: string; tmp: string } | null = null;
 /** Keeps analyses in `dir` (temp files in `tmp`, same filesystem); null turns it off. */
 export function setAnalysisCache(dir: string | null, tmp?: string): void {
   analysisCache = dir ? { dir, tmp: tmp ?? dir } : null;
+  // what the tsconfig and the lockfiles said is kept beside the analyses, checked the same way
+  setTsconfigCache(dir, tmp);
+  setLockfileCache(dir);
 }
 
 /** The directory analyses are kept in, or null. */

@@ -23,7 +23,8 @@ export type ImportKind = "import" | "require";
 
 const require = createRequire(import.meta.url);
 let factory: typeof ResolverFactoryType | undefined;
-const resolvers = new Map<ImportKind, ResolverFactoryType>();
+/** By kind and the tsconfig (its `paths`) they were made with. */
+const resolvers = new Map<string, ResolverFactoryType>();
 
 // The loaders' own view: tsx maps `.js` to `.ts` (and `.mjs`/`.cjs` alike) and resolves
 // extensionless and directory imports; Node then picks `exports` by these conditions.
@@ -36,11 +37,12 @@ const EXTENSION_ALIAS: Record<string, string[]> = {
 };
 
 function resolver(kind: ImportKind): ResolverFactoryType {
-  let r = resolvers.get(kind);
+  const tsconfig = tsxTsconfigPath();
+  const id = `${kind}\0${tsconfig ?? ""}`;
+  let r = resolvers.get(id);
   if (!r) {
     // Loaded on first use (≈ 3 ms): hashing a function that imports nothing never pays for it.
     factory ??= (require("oxc-resolver") as { ResolverFactory: typeof ResolverFactoryType }).ResolverFactory;
-    const tsconfig = tsxTsconfigPath();
     const options: NapiResolveOptions = {
       conditionNames: kind === "import" ? ["node", "import", "module-sync", "default"] : ["node", "require", "module-sync", "default"],
       extensions: EXTENSIONS,
@@ -50,7 +52,7 @@ function resolver(kind: ImportKind): ResolverFactoryType {
       ...(tsconfig ? { tsconfig: { configFile: tsconfig, references: "auto" as const } } : {}),
     };
     r = new factory(options);
-    resolvers.set(kind, r);
+    resolvers.set(id, r);
   }
   return r;
 }
@@ -58,12 +60,22 @@ function resolver(kind: ImportKind): ResolverFactoryType {
 /** Forgets what resolution has cached (node_modules and package.json files may have changed). */
 export function clearResolutionCache(): void {
   for (const r of resolvers.values()) r.clearCache();
-  resolvers.clear();
   packages.clear();
+  answers.clear();
 }
+
+/** Answers since the last clear, by kind, importing file and specifier: one hash asks the same questions many times. */
+const answers = new Map<string, Resolved>();
 
 /** Resolves `specifier` as module `fromFile` would load it. */
 export function resolveSpecifier(fromFile: string, specifier: string, kind: ImportKind = "import"): Resolved {
+  const key = `${kind}\0${fromFile}\0${specifier}`;
+  let answer = answers.get(key);
+  if (!answer) answers.set(key, (answer = resolveFresh(fromFile, specifier, kind)));
+  return answer;
+}
+
+function resolveFresh(fromFile: string, specifier: string, kind: ImportKind): Resolved {
   if (specifier.startsWith("node:") || isBuiltin(specifier)) return { kind: "builtin", name: specifier.replace(/^node:/, "") };
   let request = specifier;
   if (specifier.startsWith("file:")) {

@@ -4,8 +4,10 @@
 // `include`/`files` match; esbuild then honours only the compiler options below. Those options,
 // as they take effect for a file, are part of the hash of every TypeScript function in a closure.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../store/fs/files.js";
 import type * as GetTsconfig from "get-tsconfig";
 
 /** The compiler options esbuild (tsx's transformer) reads from a tsconfig; the rest cannot change emitted code. */
@@ -42,22 +44,122 @@ function getTsconfig(): typeof GetTsconfig {
   return (lib ??= require("get-tsconfig") as typeof GetTsconfig);
 }
 
+/**
+ * Where the answer is kept between processes (the store's analysis directory), or null. A CLI hit
+ * then checks the files get-tsconfig looked at (a stat each) instead of loading it (≈ 4 ms) and
+ * parsing them: the record lists every existence check and every read it made, so a tsconfig that
+ * appears, vanishes or changes anywhere on its search path is a different answer.
+ */
+let keptIn: { dir: string; tmp: string } | null = null;
+
+/** Keeps the tsconfig answer in `dir` (temp files in `tmp`); null turns it off. */
+export function setTsconfigCache(dir: string | null, tmp?: string): void {
+  keptIn = dir ? { dir, tmp: tmp ?? dir } : null;
+}
+
+interface Kept {
+  format: 1;
+  /** What get-tsconfig asked of the file system, and what it found (see observe). */
+  checks: Array<[string, string | boolean]>;
+  result: GetTsconfig.TsConfigResult | null;
+  /** Files already matched against `include`/`files`. */
+  matched: Record<string, boolean>;
+}
+
+/** What a check saw: existence, a read file's content hash (an edit within one clock tick still shows), a stat. */
+function observe(op: string, path: string): string | boolean {
+  if (op === "existsSync") return existsSync(path);
+  if (op === "readFileSync") {
+    try {
+      return createHash("sha256").update(readFileSync(path)).digest("hex");
+    } catch {
+      return false;
+    }
+  }
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : false;
+}
+
+function keptPath(): string | null {
+  if (!keptIn) return null;
+  const key = createHash("sha256").update(`tsconfig-1\0${process.cwd()}\0${process.env.TSX_TSCONFIG_PATH ?? ""}`).digest("hex");
+  return join(keptIn.dir, `tsconfig-${key}.json`);
+}
+
+function readKept(path: string): Kept | null {
+  let kept: Kept;
+  try {
+    kept = JSON.parse(readFileSync(path, "utf8")) as Kept;
+  } catch {
+    return null;
+  }
+  if (kept.format !== 1 || !Array.isArray(kept.checks)) return null;
+  for (const [check, expected] of kept.checks) {
+    const at = check.indexOf(":");
+    const op = check.slice(0, at);
+    const file = check.slice(at + 1).replace(/:utf8$/, "");
+    if (observe(op, file) !== expected) return null;
+  }
+  return kept;
+}
+
+function writeKept(path: string, kept: Kept): void {
+  try {
+    writeFileAtomic(path, JSON.stringify(kept), keptIn!.tmp, keptIn!.dir);
+  } catch {
+    // best effort: a read-only or full store only costs the next process the lookup
+  }
+}
+
 /** The tsconfig tsx uses in this process, found and parsed once per snapshot (see forgetTsconfig). */
 function load(): Loaded {
   if (loaded) return loaded;
+  const path = keptPath();
+  const kept = path ? readKept(path) : null;
+  if (kept) return (loaded = fromKept(kept, path!));
   const gt = getTsconfig();
+  const seen = new Map<string, unknown>();
   let result: GetTsconfig.TsConfigResult | null = null;
   try {
     const explicit = process.env.TSX_TSCONFIG_PATH;
     if (explicit) {
-      const path = resolve(explicit);
-      result = { path, config: gt.parseTsconfig(path) };
-    } else result = gt.getTsconfig(process.cwd());
+      const file = resolve(explicit);
+      result = { path: file, config: gt.parseTsconfig(file, seen as GetTsconfig.Cache<string>) };
+    } else result = gt.getTsconfig(process.cwd(), "tsconfig.json", seen as GetTsconfig.Cache<string>);
   } catch {
     result = null; // tsx ignores a tsconfig it cannot read, and so do we
   }
-  loaded = { result, matcher: result ? gt.createFilesMatcher(result) : null };
-  return loaded;
+  const matcher = result ? gt.createFilesMatcher(result) : null;
+  if (!path) return (loaded = { result, matcher });
+  const checks: Kept["checks"] = [];
+  for (const k of seen.keys()) {
+    const at = k.indexOf(":");
+    const op = k.slice(0, at);
+    const file = k.slice(at + 1).replace(/:utf8$/, "");
+    checks.push([k, observe(op, file)]);
+  }
+  const record: Kept = { format: 1, checks, result, matched: {} };
+  writeKept(path, record);
+  return (loaded = { result, matcher: matcherKeeping(record, path, matcher) });
+}
+
+/** A matcher that answers from the record and adds what it learns to it. */
+function matcherKeeping(kept: Kept, path: string, matcher: GetTsconfig.FileMatcher | null): GetTsconfig.FileMatcher | null {
+  if (!kept.result) return null;
+  let real = matcher;
+  return (file: string) => {
+    const known = kept.matched[file];
+    if (known !== undefined) return known ? kept.result!.config : undefined;
+    real ??= getTsconfig().createFilesMatcher(kept.result!);
+    const match = real(file);
+    kept.matched[file] = match !== undefined;
+    writeKept(path, kept);
+    return match;
+  };
+}
+
+function fromKept(kept: Kept, path: string): Loaded {
+  return { result: kept.result, matcher: matcherKeeping(kept, path, null) };
 }
 
 /** Drops what was read of tsconfig files, so the next hash sees them as they are now. */
