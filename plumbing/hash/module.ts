@@ -11,9 +11,9 @@ import type { parseSync as ParseSync } from "oxc-parser";
 import { InvalidInputError } from "../errors.js";
 import { writeFileAtomic } from "../store/fs/files.js";
 import { isTypeOnly, normalize, type Normalized } from "./normalize.js";
-import { clearResolutionCache } from "./resolve.js";
-import { analyseScope, declaredVars, GLOBAL_OBJECTS, patternNames, type ScopeInfo } from "./scope.js";
-import { setLockfileCache } from "./lockfile.js";
+import { clearResolutionCache, setLockfileCache } from "./resolve.js";
+import type * as ScopeLib from "./scope.js";
+import type { ScopeInfo } from "./scope.js";
 import { forgetTsconfig, setTsconfigCache } from "./tsconfig.js";
 
 /** How code uses one outside name (see scope.ts); plain JSON, as the analysis cache stores it. */
@@ -166,6 +166,12 @@ function analyser(): string {
 
 const require = createRequire(import.meta.url);
 let parser: typeof ParseSync | undefined;
+let scopeLib: typeof ScopeLib | undefined;
+
+/** The scope analyser, loaded with the parser's work: a hit answered from cached analyses never loads it. */
+function scopes(): typeof ScopeLib {
+  return (scopeLib ??= require("./scope.js") as typeof ScopeLib);
+}
 
 /** oxc-parser, loaded on first use (≈25 ms): a process whose analyses are all cached never pays. */
 function parse(...args: Parameters<typeof ParseSync>): ReturnType<typeof ParseSync> {
@@ -285,7 +291,7 @@ function isCommonJsExport(stmt: Node, scope: ScopeInfo): boolean {
   while (root.type === "MemberExpression") root = root.object as Node;
   if (root.type !== "Identifier" || (root.name !== "module" && root.name !== "exports")) return false;
   // only the assignment itself runs: its value calls nothing
-  return !analyseScope(normalize(e.right)).runs && scope.uses.size >= 1;
+  return !scopes().analyseScope(normalize(e.right)).runs && scope.uses.size >= 1;
 }
 
 function analyse(file: string, source: string): ModuleInfo {
@@ -307,7 +313,7 @@ function analyse(file: string, source: string): ModuleInfo {
   /** Declares `names` as bound by `node`; an initializer that runs code is an effect too. */
   const local = (names: string[], node: Node): void => {
     const tree = normalize(node);
-    const scope = analyseScope(tree);
+    const scope = scopes().analyseScope(tree);
     const code = codeOf(tree, scope);
     const expr = asExpression(node);
     for (const name of names) {
@@ -344,7 +350,7 @@ function analyse(file: string, source: string): ModuleInfo {
         else if (decl.type === "TSModuleDeclaration") {
           // `declare global {}` / `namespace A.B {}`: code that runs, bound to no simple name
           const tree = normalize(decl);
-          const scope = analyseScope(tree);
+          const scope = scopes().analyseScope(tree);
           if (scope.runs) effect(tree, scope, codeOf(tree, scope));
         }
         return name ? [name] : [];
@@ -352,7 +358,7 @@ function analyse(file: string, source: string): ModuleInfo {
       case "VariableDeclaration": {
         const names: string[] = [];
         for (const d of decl.declarations as Node[]) {
-          const bound = [...patternNames(normalize(d.id), new Set())];
+          const bound = [...scopes().patternNames(normalize(d.id), new Set())];
           // each name bound by a declarator depends on the whole declarator (and its kind)
           local(bound, { type: "VariableDeclarator", kind: decl.kind, id: d.id, init: d.init, start: decl.start, end: decl.end });
           names.push(...bound);
@@ -436,11 +442,11 @@ function analyse(file: string, source: string): ModuleInfo {
         if (stmt.type === "ExpressionStatement" && typeof stmt.directive === "string") break; // "use strict"
         if (declare(stmt).length > 0 || stmt.type?.endsWith("Declaration")) break;
         const tree = normalize(stmt);
-        const scope = analyseScope(tree);
+        const scope = scopes().analyseScope(tree);
         const code = codeOf(tree, scope);
         effect(tree, scope, isCommonJsExport(stmt, scope) ? { ...code, cjsExport: true as const } : code);
         // `if (…) { var x = … }` declares x for the whole module: its value is this statement's doing
-        for (const name of declaredVars(tree)) {
+        for (const name of scopes().declaredVars(tree)) {
           if (info.bindings.has(name)) continue;
           const b: Binding = { kind: "local", name, ...code, readsItself: true };
           info.bindings.set(name, b);
@@ -459,7 +465,7 @@ function analyse(file: string, source: string): ModuleInfo {
     for (const [name, u] of Object.entries(code.uses)) {
       if (!u.writes) continue;
       const global = !info.bindings.has(name) && name !== "module" && name !== "exports";
-      if (global || GLOBAL_OBJECTS.has(name)) code.globalWrite = true;
+      if (global || scopes().GLOBAL_OBJECTS.has(name)) code.globalWrite = true;
     }
   }
   return info;
@@ -520,7 +526,7 @@ export function analyseFunctionSource(source: string, file = "function.ts"): Cod
     const parsed = parse("fn.js", wrapped, { lang, preserveParens: false } as Parameters<typeof ParseSync>[2]);
     if (parsed.errors.length) continue;
     const tree = normalize((parsed.program.body[0] as unknown as Node).expression);
-    const scope = analyseScope(tree);
+    const scope = scopes().analyseScope(tree);
     const code = codeOf(tree, scope);
     const notes = notesOf(scope, new Map());
     return notes.length ? { ...code, notes } : code;

@@ -9,7 +9,7 @@ import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NapiResolveOptions, ResolverFactory as ResolverFactoryType } from "oxc-resolver";
-import { lockfileLookup } from "./lockfile.js";
+import type * as LockfileLib from "./lockfile.js";
 import { tsxTsconfigPath } from "./tsconfig.js";
 
 export type Resolved =
@@ -22,6 +22,14 @@ export type Resolved =
 export type ImportKind = "import" | "require";
 
 const require = createRequire(import.meta.url);
+let lockfileLib: typeof LockfileLib | undefined;
+let lockfileDir: string | null = null;
+
+/** Where parsed lockfiles are kept between processes (lockfile.ts's setLockfileCache), or null. */
+export function setLockfileCache(dir: string | null): void {
+  lockfileDir = dir;
+  lockfileLib?.setLockfileCache(dir);
+}
 let factory: typeof ResolverFactoryType | undefined;
 /** By kind and the tsconfig (its `paths`) they were made with. */
 const resolvers = new Map<string, ResolverFactoryType>();
@@ -140,7 +148,12 @@ function packageAt(root: string, name: string): Extract<Resolved, { kind: "packa
   }
   let integrity: string | null = null;
   if (version !== null) {
-    const locked = lockfileLookup(root, name, version);
+    // loaded when a package is first met: a function importing none never pays for it
+    if (!lockfileLib) {
+      lockfileLib = require("./lockfile.js") as typeof LockfileLib;
+      lockfileLib.setLockfileCache(lockfileDir);
+    }
+    const locked = lockfileLib.lockfileLookup(root, name, version);
     integrity = locked.integrity;
     for (const u of locked.unreadable) warnings.push(`lockfile ${u.kind} could not be read (${u.reason}); the integrity of "${name}" is not tracked`);
   }

@@ -93,14 +93,18 @@ function readKept(path: string): Kept | null {
   } catch {
     return null;
   }
-  if (kept.format !== 1 || !Array.isArray(kept.checks)) return null;
+  return kept.format === 1 && Array.isArray(kept.checks) && stillTrue(kept) ? kept : null;
+}
+
+/** Whether every check of a record sees what it saw (a few stats and reads of small files). */
+function stillTrue(kept: Kept): boolean {
   for (const [check, expected] of kept.checks) {
     const at = check.indexOf(":");
     const op = check.slice(0, at);
     const file = check.slice(at + 1).replace(/:utf8$/, "");
-    if (observe(op, file) !== expected) return null;
+    if (observe(op, file) !== expected) return false;
   }
-  return kept;
+  return true;
 }
 
 function writeKept(path: string, kept: Kept): void {
@@ -114,9 +118,17 @@ function writeKept(path: string, kept: Kept): void {
 /** The tsconfig tsx uses in this process, found and parsed once per snapshot (see forgetTsconfig). */
 function load(): Loaded {
   if (loaded) return loaded;
+  // This process's last answer, when every file it came from is as it was: a long-lived process
+  // hashing again re-reads two or three small files instead of running get-tsconfig.
+  if (last && last.cwd === process.cwd() && last.env === process.env.TSX_TSCONFIG_PATH && stillTrue(last.kept)) {
+    return (loaded = fromKept(last.kept, last.path));
+  }
   const path = keptPath();
   const kept = path ? readKept(path) : null;
-  if (kept) return (loaded = fromKept(kept, path!));
+  if (kept) {
+    last = { cwd: process.cwd(), env: process.env.TSX_TSCONFIG_PATH, kept, path };
+    return (loaded = fromKept(kept, path));
+  }
   const gt = getTsconfig();
   const seen = new Map<string, unknown>();
   let result: GetTsconfig.TsConfigResult | null = null;
@@ -130,7 +142,6 @@ function load(): Loaded {
     result = null; // tsx ignores a tsconfig it cannot read, and so do we
   }
   const matcher = result ? gt.createFilesMatcher(result) : null;
-  if (!path) return (loaded = { result, matcher });
   const checks: Kept["checks"] = [];
   for (const k of seen.keys()) {
     const at = k.indexOf(":");
@@ -139,12 +150,15 @@ function load(): Loaded {
     checks.push([k, observe(op, file)]);
   }
   const record: Kept = { format: 1, checks, result, matched: {} };
-  writeKept(path, record);
+  if (path) writeKept(path, record);
+  last = { cwd: process.cwd(), env: process.env.TSX_TSCONFIG_PATH, kept: record, path };
   return (loaded = { result, matcher: matcherKeeping(record, path, matcher) });
 }
 
-/** A matcher that answers from the record and adds what it learns to it. */
-function matcherKeeping(kept: Kept, path: string, matcher: GetTsconfig.FileMatcher | null): GetTsconfig.FileMatcher | null {
+let last: { cwd: string; env: string | undefined; kept: Kept; path: string | null } | undefined;
+
+/** A matcher that answers from the record and adds what it learns to it (and to its file, if any). */
+function matcherKeeping(kept: Kept, path: string | null, matcher: GetTsconfig.FileMatcher | null): GetTsconfig.FileMatcher | null {
   if (!kept.result) return null;
   let real = matcher;
   return (file: string) => {
@@ -153,12 +167,12 @@ function matcherKeeping(kept: Kept, path: string, matcher: GetTsconfig.FileMatch
     real ??= getTsconfig().createFilesMatcher(kept.result!);
     const match = real(file);
     kept.matched[file] = match !== undefined;
-    writeKept(path, kept);
+    if (path) writeKept(path, kept);
     return match;
   };
 }
 
-function fromKept(kept: Kept, path: string): Loaded {
+function fromKept(kept: Kept, path: string | null): Loaded {
   return { result: kept.result, matcher: matcherKeeping(kept, path, null) };
 }
 
