@@ -351,6 +351,24 @@ const KEEPS: Row[] = [
     before: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => x * 2).map((x) => ({ x })); }\n` },
     after: { "main.ts": `export function f(xs: number[]) { return xs.map((x) => { return x * 2; }).map((x) => { return { x }; }); }\n` },
   },
+  {
+    edit: "changing an interface merged with a class (types only)",
+    expect: "same",
+    before: { "main.ts": `interface Box { w: number }\nclass Box { w = 1; }\nexport function f() { return new Box().w; }\n` },
+    after: { "main.ts": `interface Box { w: number; h?: number }\nclass Box { w = 1; }\nexport function f() { return new Box().w; }\n` },
+  },
+  {
+    edit: "changing a top-level statement that only calls the task (`await submit(train, data)`): a call site is not identity",
+    expect: "same",
+    before: { "main.ts": `const LR = 0.1;\nexport function f(x: number) { return x * LR; }\nconst run = (g: (x: number) => number, v: number) => g(v);\nrun(f, 1);\n` },
+    after: { "main.ts": `const LR = 0.1;\nexport function f(x: number) { return x * LR; }\nconst run = (g: (x: number) => number, v: number) => g(v);\nrun(f, 2);\n` },
+  },
+  {
+    edit: "changing a top-level statement that touches nothing the task reads",
+    expect: "same",
+    before: { "main.ts": `const LR = 0.1;\nconst registry = new Map<string, number>();\nregistry.set("a", 1);\nexport function f(x: number) { return x * LR; }\n` },
+    after: { "main.ts": `const LR = 0.1;\nconst registry = new Map<string, number>();\nregistry.set("a", 2);\nexport function f(x: number) { return x * LR; }\n` },
+  },
 ];
 
 const CHANGES: Row[] = [
@@ -731,6 +749,51 @@ const CHANGES: Row[] = [
     expect: "different",
     before: { "main.ts": `function add(x: number) { return x + 1; }\nconst ops = { add };\nexport function f(name: "add", x: number) { return ops[name](x); }\n` },
     after: { "main.ts": `function add(x: number) { return x + 9; }\nconst ops = { add };\nexport function f(name: "add", x: number) { return ops[name](x); }\n` },
+  },
+  {
+    edit: "changing a namespace merged with the function the task calls (`function util` + `namespace util`)",
+    expect: "different",
+    before: { "main.ts": `function util() { return 1; }\nnamespace util { export const factor = 2; }\nexport function f() { return util() * util.factor; }\n` },
+    after: { "main.ts": `function util() { return 1; }\nnamespace util { export const factor = 3; }\nexport function f() { return util() * util.factor; }\n` },
+  },
+  {
+    edit: "changing the function of a function + namespace pair (both declarations count)",
+    expect: "different",
+    before: { "main.ts": `function util() { return 1; }\nnamespace util { export const factor = 2; }\nexport function f() { return util() * util.factor; }\n` },
+    after: { "main.ts": `function util() { return 5; }\nnamespace util { export const factor = 2; }\nexport function f() { return util() * util.factor; }\n` },
+  },
+  {
+    edit: "changing the second declaration of a merged enum",
+    expect: "different",
+    before: { "main.ts": `enum E { A = 1 }\nenum E { B = 2 }\nexport function f() { return E.B; }\n` },
+    after: { "main.ts": `enum E { A = 1 }\nenum E { B = 3 }\nexport function f() { return E.B; }\n` },
+  },
+  {
+    edit: "changing the first of two `var` declarations of one name",
+    expect: "different",
+    before: { "main.js": `var x = 1;\nvar x = x + 1;\nexport function f() { return x; }\n` },
+    after: { "main.js": `var x = 5;\nvar x = x + 1;\nexport function f() { return x; }\n` },
+    target: { file: "main.js", export: "f" },
+  },
+  {
+    edit: "changing a `var` declared inside a top-level block (`if (…) { var LR = … }`)",
+    expect: "different",
+    before: { "main.js": `if (true) { var LR = 0.1; }\nexport function f(x) { return x * LR; }\n` },
+    after: { "main.js": `if (true) { var LR = 0.2; }\nexport function f(x) { return x * LR; }\n` },
+    target: { file: "main.js", export: "f" },
+  },
+  {
+    edit: "changing a top-level statement that calls a function that writes a global the task reads",
+    expect: "different",
+    before: { "main.ts": `function install(v: number) { (globalThis as any).RATE = v; }\ninstall(2);\nexport function f() { return (globalThis as any).RATE; }\n` },
+    after: { "main.ts": `function install(v: number) { (globalThis as any).RATE = v; }\ninstall(3);\nexport function f() { return (globalThis as any).RATE; }\n` },
+  },
+  {
+    edit: "changing a default import of a CommonJS module (no ESM exports)",
+    expect: "different",
+    before: { "main.mjs": `import lib from "./lib.cjs";\nexport function f() { return lib.v(); }\n`, "lib.cjs": `exports.v = () => 1;\n` },
+    after: { "lib.cjs": `exports.v = () => 2;\n` },
+    target: { file: "main.mjs", export: "f" },
   },
 ];
 
