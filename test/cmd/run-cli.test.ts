@@ -2,13 +2,12 @@
 // directory — what is cached, what is executed (counted through side-effect files), what stdout
 // carries, the exit codes, and make -j4 over one fresh store.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
-import { CLI, cashet, type CliResult } from "../helpers/cli.js";
+import { CLI, cashet, exec, type CliResult } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const ENV = { env: { CASHET_DAEMON_IDLE_MS: "500" } };
@@ -296,16 +295,10 @@ export function scale(input: Input): Shape {
         `all: ${targets.map((n) => `t${n}`).join(" ")}\n` +
         targets.map((n) => `t${n}:\n\t@$(CASHET) ${JSON.stringify(`${p("tasks.mjs")}#square`)} ${n}\n`).join(""),
     );
-    const make = (): Promise<{ code: number; out: string; err: string }> =>
-      new Promise((resolve, reject) => {
-        const child = spawn("make", ["-s", "-j4", "-f", p("Makefile")], { cwd: t.dir, env: { ...process.env, CASHET_DAEMON_IDLE_MS: "500" } });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d));
-        child.stderr.on("data", (d: Buffer) => (err += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-      });
+    const make = async (): Promise<{ code: number; out: string; err: string }> => {
+      const r = await exec("make", ["-s", "-j4", "-f", p("Makefile")], { cwd: t.dir, env: { CASHET_DAEMON_IDLE_MS: "500" } });
+      return { code: r.code, out: r.out, err: r.stderr };
+    };
     const first = await make();
     assert.equal(first.code, 0, first.err);
     assert.deepEqual(first.out.split("\n").filter(Boolean).sort(), ["1", "16", "4", "9"]);

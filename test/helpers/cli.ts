@@ -14,11 +14,13 @@ export interface CliResult {
 
 /** Runs `cashet <args>` with optional stdin and extra environment. */
 export function cashet(args: string[], options: { stdin?: Uint8Array | string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return exec(process.execPath, [CLI, ...args], { ...options, env: { CASHET_DAEMON_IDLE_MS: "3000", ...options.env } });
+}
+
+/** Runs `command <args>` (in `cwd`, with extra environment and stdin), capturing what it prints and its exit code. */
+export function exec(command: string, args: string[], options: { cwd?: string; stdin?: Uint8Array | string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, CASHET_DAEMON_IDLE_MS: "3000", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));

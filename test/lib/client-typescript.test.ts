@@ -3,12 +3,11 @@
 // is then a hit on the same commit, and `cashet hash-fn` prints the same function hash — in a
 // directory of either module kind, with an export that shares its name with a nested function.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
-import { cashet } from "../helpers/cli.js";
+import { cashet, exec } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const LIB = new URL("../../lib/index.js", import.meta.url).href;
@@ -37,16 +36,9 @@ process.stdout.write(JSON.stringify({ value: await ref.load(), cached: ref.cache
 await client.close();
 `;
 
-function node(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, CASHET_DAEMON_IDLE_MS: "500" } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+async function node(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  const r = await exec(process.execPath, args, { cwd, env: { CASHET_DAEMON_IDLE_MS: "500" } });
+  return { code: r.code, out: r.out, err: r.stderr };
 }
 
 const warnings = (stderr: string): string[] => stderr.split("\n").filter((l) => l.includes("CASHET_FUNCTION_HASH"));

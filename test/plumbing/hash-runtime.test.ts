@@ -299,14 +299,18 @@ test("a TypeScript module's function loaded through tsx is identified as its exp
   }
 });
 
+/** An export and a nested function sharing its name: only identity tells them apart. */
+const TWINS =
+  `import { helper } from "./helper.js";\nexport function twice(n: number): number {\n  return helper(n) * 2;\n}\n` +
+  `export function outer(): (n: number) => number {\n  function twice(n: number): number {\n    return helper(n) * 3;\n  }\n  return twice;\n}\n`;
+
 test("through tsx's tsImport (a data: URL), an export that shares its name with a nested function is found by identity, never by name", async () => {
   const t = tempDir();
   try {
     const file = join(t.dir, "twins.ts");
     writeFileSync(
       file,
-      `import { helper } from "./helper.js";\nexport function twice(n: number): number {\n  return helper(n) * 2;\n}\n` +
-        `export function outer(): (n: number) => number {\n  function twice(n: number): number {\n    return helper(n) * 3;\n  }\n  return twice;\n}\n`,
+      TWINS,
     );
     writeFileSync(join(t.dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
     const { tsImport } = (await import("tsx/esm/api")) as { tsImport: (s: string, p: string) => Promise<{ twice: (n: number) => number; outer: () => (n: number) => number }> };
@@ -334,8 +338,7 @@ for (const kind of ["commonjs", "module"]) {
       const file = join(t.dir, "twins.ts");
       writeFileSync(
         file,
-        `import { helper } from "./helper.js";\nexport function twice(n: number): number {\n  return helper(n) * 2;\n}\n` +
-          `export function outer(): (n: number) => number {\n  function twice(n: number): number {\n    return helper(n) * 3;\n  }\n  return twice;\n}\n`,
+        TWINS,
       );
       writeFileSync(join(t.dir, "helper.ts"), `export const helper = (n: number): number => n + 1;\n`);
       const twice = (await loadExport(file, "twice")) as (n: number) => number;
