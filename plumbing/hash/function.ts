@@ -9,7 +9,7 @@ import { realpathSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import { InvalidInputError } from "../errors.js";
 import { analyseFunctionSource, loadModule, withSnapshot, type Code, type ModuleInfo, type Use } from "./module.js";
-import { resolveSpecifier, type ImportKind } from "./resolve.js";
+import { resolveSpecifier } from "./resolve.js";
 import { tsconfigOptionsFor } from "./tsconfig.js";
 
 export type ComponentKind = "function" | "declaration" | "statement" | "package" | "tsconfig" | "unresolved";
@@ -179,7 +179,7 @@ function hashClosure(file: string, name: string, rootCode?: Code): FunctionHash 
   const components = new Map<string, Component>();
   const warnings = new Set<string>();
   const untracked = new Set<string>();
-  const queue: Array<Declared & { use?: Use }> = [{ file, name }];
+  const queue: Declared[] = [{ file, name }];
   /** Source modules evaluated with the function's module: where effects are looked for. */
   const graph = new Set<string>();
   /** Per module, the indices (source order) of the effects counted. */
@@ -409,4 +409,3 @@ function hashClosure(file: string, name: string, rootCode?: Code): FunctionHash 
   };
 }
 
-export type { ImportKind };
