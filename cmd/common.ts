@@ -16,6 +16,8 @@ const EXIT_BY_CODE: Record<string, number> = {
   EAMBIGUOUS: EXIT.failed,
   ECORRUPT: EXIT.store,
   EUNAVAILABLE: EXIT.store,
+  EREADONLY: EXIT.store,
+  EFULL: EXIT.store,
   ECLAIMLOST: EXIT.failed,
 };
 
