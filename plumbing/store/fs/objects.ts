@@ -1,6 +1,6 @@
 // Objects as files, git's own model: objects/xx/<rest of id>. Written temp-file-then-rename, so
-// any number of processes write without coordination; the file's mtime records the last access.
-// A write the disk refuses (read-only, full) throws StoreReadOnlyError / StoreFullError.
+// any number of processes write without coordination; the file's mtime records the last access
+// (best effort). A write the disk refuses (read-only, full) throws StoreReadOnlyError / StoreFullError.
 import { createWriteStream } from "node:fs";
 import * as fs from "node:fs";
 import { dirname, join } from "node:path";
@@ -181,13 +181,17 @@ export class FsObjects implements ObjectStorage {
     return { size, chunks: handle.createReadStream({ highWaterMark: 1 << 20, end: Math.max(0, size - 1), autoClose: true }) };
   }
 
+  /**
+   * Records a use as the file's mtime, best effort: a read-only mount (EROFS) or another user's
+   * store (EPERM: only the owner may set a file's times) still serves its hits; gc there only sees
+   * older access times.
+   */
   async touch(id: string): Promise<void> {
+    const path = objectPath(this.dir, id);
     const now = Date.now() / 1000;
     try {
-      fs.utimesSync(objectPath(this.dir, id), now, now);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+      fs.utimesSync(path, now, now);
+    } catch {}
   }
 
   async accessedAt(id: string): Promise<number | null> {
