@@ -2,8 +2,8 @@
 // into place. Readers see the old file or the whole new one, never a partial one; a write that
 // fails removes its temp file. Also: what a refused write means (a read-only or full disk).
 import { randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { StoreFullError, StoreReadOnlyError } from "../../errors.js";
 
 const madeDirs = new Set<string>();
@@ -11,7 +11,18 @@ const madeDirs = new Set<string>();
 /** mkdir -p, remembered per process so the hot path pays for it once. */
 export function ensureDir(path: string): void {
   if (madeDirs.has(path)) return;
-  mkdirSync(path, { recursive: true });
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    // Node's recursive mkdir reports a read-only mount as ENOENT (it stats the path to explain
+    // EROFS): ask the nearest directory that exists why it takes nothing.
+    if (isMissing(err)) {
+      let parent = dirname(path);
+      while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+      accessSync(parent, constants.W_OK);
+    }
+    throw err;
+  }
   madeDirs.add(path);
 }
 
