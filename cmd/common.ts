@@ -16,6 +16,8 @@ const EXIT_BY_CODE: Record<string, number> = {
   EAMBIGUOUS: EXIT.failed,
   ECORRUPT: EXIT.store,
   EUNAVAILABLE: EXIT.store,
+  EREADONLY: EXIT.store,
+  EFULL: EXIT.store,
   ECLAIMLOST: EXIT.failed,
 };
 
@@ -165,7 +167,8 @@ export function outJson(value: unknown): Promise<void> {
 export function report(err: unknown): number {
   if (err instanceof CashetError) {
     process.stderr.write(`cashet: ${err.message}\n`);
-    return EXIT_BY_CODE[err.code] ?? EXIT.failed;
+    // A system error from the index daemon keeps its errno as its code: a disk refusing it is still the store's.
+    return EXIT_BY_CODE[err.code] ?? (STORE_ERRNOS.has(err.code) ? EXIT.store : EXIT.failed);
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === "EPIPE") return EXIT.ok; // `cashet … | head` closed the pipe: not an error

@@ -56,6 +56,23 @@ export class StoreUnavailableError extends CashetError {
   }
 }
 
+/**
+ * The store cannot be written: a read-only mount (EROFS) or a store this user may not write
+ * (EACCES, EPERM). Its hits are still served; nothing can be recorded. (CLI exit 3.)
+ */
+export class StoreReadOnlyError extends CashetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EREADONLY", message, options);
+  }
+}
+
+/** The disk holding the store is full (ENOSPC, EDQUOT). Earlier results still hit. (CLI exit 3.) */
+export class StoreFullError extends CashetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("EFULL", message, options);
+  }
+}
+
 /** A claim was taken from its holder (its connection to the claim table was lost). */
 export class ClaimLostError extends CashetError {
   constructor(key: string) {
@@ -72,6 +89,10 @@ export function errorFromCode(code: string, message: string): CashetError {
       return new NotFoundError(message);
     case "EUNAVAILABLE":
       return new StoreUnavailableError(message);
+    case "EREADONLY":
+      return new StoreReadOnlyError(message);
+    case "EFULL":
+      return new StoreFullError(message);
     default:
       return new CashetError(code, message);
   }

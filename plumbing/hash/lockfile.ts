@@ -2,7 +2,7 @@
 // tarball dependency its commit / URL, so a re-published tarball or a moved git ref at the same
 // `name@version` is a different function hash.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type * as JsYaml from "js-yaml";
@@ -183,13 +183,16 @@ function readIndex(bytes: Buffer, text: string, kind: LockfileKind): Parsed {
     // not kept yet: parse and keep
   }
   const index: Parsed = { kind, entries: parseLockfile(text, kind) };
+  const tmp = `${kept}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
     mkdirSync(diskCache, { recursive: true });
-    const tmp = `${kept}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     writeFileSync(tmp, JSON.stringify(index));
     renameSync(tmp, kept); // whole or absent: a reader never sees half an index
   } catch {
-    // a cache that cannot be written only costs the next process a parse
+    // a cache that cannot be written only costs the next process a parse; a full disk keeps no half of it
+    try {
+      rmSync(tmp, { force: true });
+    } catch {}
   }
   return index;
 }

@@ -1,11 +1,12 @@
 // Objects as files, git's own model: objects/xx/<rest of id>. Written temp-file-then-rename, so
-// any number of processes write without coordination; the file's mtime records the last access.
+// any number of processes write without coordination; the file's mtime records the last access
+// (best effort). A write the disk refuses (read-only, full) throws StoreReadOnlyError / StoreFullError.
 import { createWriteStream } from "node:fs";
 import * as fs from "node:fs";
 import { dirname, join } from "node:path";
 import { once } from "node:events";
 import type { ObjectStorage, ObjectWriter, StoredObject } from "../types.js";
-import { ensureDir, isMissing, tempPath, writeFileAtomic } from "./files.js";
+import { ensureDir, isMissing, refusedWrite, tempPath, writeFileAtomic } from "./files.js";
 import { objectPath, objectsDir, tmpDir } from "./layout.js";
 
 /** Reads under this size are done synchronously: cheaper than a trip through the thread pool. */
@@ -59,7 +60,11 @@ export class FsObjects implements ObjectStorage {
       return false;
     }
     if (bytes.length < SYNC_READ_LIMIT) {
-      writeFileAtomic(path, bytes, tmpDir(this.dir), dirname(path));
+      try {
+        writeFileAtomic(path, bytes, tmpDir(this.dir), dirname(path));
+      } catch (err) {
+        throw refusedWrite(this.dir, err);
+      }
       return true;
     }
     // Large: write through the thread pool so the event loop keeps serving others.
@@ -73,40 +78,58 @@ export class FsObjects implements ObjectStorage {
     return w.finish(id);
   }
 
+  /** A streaming write to a temp file; whatever fails (open, a chunk, the close, the rename), the temp file is removed. */
   async writer(): Promise<ObjectWriter> {
     const tmp = tmpDir(this.dir);
-    ensureDir(tmp);
     const temp = tempPath(tmp);
-    const out = createWriteStream(temp, { flags: "wx" });
-    await once(out, "open");
-    const close = async (): Promise<void> => {
-      if (out.closed) return;
-      out.end();
-      await once(out, "close");
-    };
+    let out: fs.WriteStream;
+    try {
+      ensureDir(tmp);
+      out = createWriteStream(temp, { flags: "wx" });
+      await once(out, "open");
+    } catch (err) {
+      throw refusedWrite(this.dir, err);
+    }
+    // The stream also emits each failure as an event after the write's callback has it: never unhandled.
+    let failure: Error | null = null;
+    out.on("error", (err) => (failure ??= err));
+    const closed = (): Promise<void> =>
+      new Promise((resolve) => {
+        if (out.closed) return resolve();
+        out.once("close", () => resolve());
+        out.destroy();
+      });
+    const removeTemp = (): Promise<void> => fs.promises.unlink(temp).catch(() => undefined);
     return {
       // Each chunk is on its way to the file before the next is taken, so an abort never races a write.
-      write: (chunk) => new Promise<void>((resolve, reject) => void out.write(chunk, (err) => (err ? reject(err) : resolve()))),
+      write: (chunk) =>
+        new Promise<void>((resolve, reject) => void out.write(chunk, (err) => (err ? reject(refusedWrite(this.dir, err)) : resolve()))),
       finish: async (id) => {
-        await close();
-        const path = objectPath(this.dir, id);
-        if (this.exists(path)) {
-          await fs.promises.unlink(temp);
-          await this.touch(id);
-          return false;
+        try {
+          if (out.destroyed) throw failure ?? new Error("the object writer was already closed");
+          await new Promise<void>((resolve, reject) => {
+            out.once("error", reject);
+            out.once("close", () => resolve());
+            out.end();
+          });
+          const path = objectPath(this.dir, id);
+          if (this.exists(path)) {
+            await removeTemp();
+            await this.touch(id);
+            return false;
+          }
+          ensureDir(dirname(path));
+          await fs.promises.rename(temp, path);
+          return true;
+        } catch (err) {
+          await closed();
+          await removeTemp();
+          throw refusedWrite(this.dir, err);
         }
-        ensureDir(dirname(path));
-        await fs.promises.rename(temp, path);
-        return true;
       },
       abort: async () => {
-        // A write may still be in flight: its late failure on a destroyed stream is expected.
-        out.on("error", () => undefined);
-        if (!out.closed) {
-          out.destroy();
-          await once(out, "close");
-        }
-        await fs.promises.unlink(temp).catch(() => undefined);
+        await closed(); // a write may still be in flight: its late failure on a destroyed stream is expected
+        await removeTemp();
       },
     };
   }
@@ -117,7 +140,7 @@ export class FsObjects implements ObjectStorage {
       return true;
     } catch (err) {
       if (isMissing(err)) return false;
-      throw err;
+      throw refusedWrite(this.dir, err);
     }
   }
 
@@ -158,13 +181,17 @@ export class FsObjects implements ObjectStorage {
     return { size, chunks: handle.createReadStream({ highWaterMark: 1 << 20, end: Math.max(0, size - 1), autoClose: true }) };
   }
 
+  /**
+   * Records a use as the file's mtime, best effort: a read-only mount (EROFS) or another user's
+   * store (EPERM: only the owner may set a file's times) still serves its hits; gc there only sees
+   * older access times.
+   */
   async touch(id: string): Promise<void> {
+    const path = objectPath(this.dir, id);
     const now = Date.now() / 1000;
     try {
-      fs.utimesSync(objectPath(this.dir, id), now, now);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+      fs.utimesSync(path, now, now);
+    } catch {}
   }
 
   async accessedAt(id: string): Promise<number | null> {
