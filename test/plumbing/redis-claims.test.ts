@@ -1,6 +1,7 @@
 // Redis claims with real `cashet run` processes and the default claim ttl: a SIGKILLed holder is
-// taken over within seconds, and a holder whose main thread is busy in a long synchronous loop
-// keeps its claim (its heartbeat beats in a thread of its own). Real Redis, unique prefix.
+// taken over within seconds, a failing call runs once for all its waiters, and a holder whose
+// main thread is busy in a long synchronous loop keeps its claim (its heartbeat beats in a thread
+// of its own). Real Redis, unique prefix.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +21,11 @@ export async function stuck(x) {
   log("stuck.log", "start " + Date.now());
   if (first) await new Promise((r) => setTimeout(r, 600000));
   return "finished by a later runner " + x;
+}
+export async function failing(x) {
+  log("failing.log", "start " + Date.now());
+  await new Promise((r) => setTimeout(r, 1500));
+  throw new RangeError("failed on purpose " + x);
 }
 // Ten seconds of a main thread that never yields: no timer of it can fire.
 export function busy(x) {
@@ -82,6 +88,18 @@ describe("Redis claims across processes", { skip: !available }, () => {
     const r = await waiter.done;
     assert.equal(r.code, 0, r.err);
     assert.equal(r.json!.result, "finished by a later runner 1");
+  });
+
+  test("5 processes running one failing call execute it once, and all get that run's failed commit", async () => {
+    const racers = Array.from({ length: 5 }, () => run("tasks.mjs#failing"));
+    const results = await Promise.all(racers.map((r) => r.done));
+    assert.equal(starts("failing.log").length, 1, "executed once");
+    const commits = results.map((r) => {
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /^cashet: failing failed: failed on purpose 1 \(commit [0-9a-f]{12}\)\nRangeError: failed on purpose 1\n/);
+      return /\(commit ([0-9a-f]{12})\)/.exec(r.err)![1];
+    });
+    assert.equal(new Set(commits).size, 1, `all got the same failed commit: ${commits.join(" ")}`);
   });
 
   test("a holder busy for 10 s in a synchronous loop keeps its claim: the call executes once", async () => {
