@@ -45,7 +45,8 @@ async function usage(): Promise<string> {
 ${lines.join("\n")}
 
   Every command takes --help. The store is --store DIR, else $CASHET_DIR, else ./.cashet.
-  Exit codes: 0 success; 1 failed or nothing matched; 2 usage or bad input; 3 store unreachable or corrupt.
+  Exit codes: 0 success; 1 failed or nothing matched; 2 usage or bad input; 3 store unreachable or corrupt;
+  4 run gave up waiting for another process running the same call (--wait-timeout).
 `;
 }
 

@@ -6,8 +6,8 @@ import { CashetError, InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/store/open.js";
 import type { Store } from "../plumbing/store/types.js";
 
-/** Exit codes (SPEC §5), for every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3 } as const;
+/** Exit codes (SPEC §5), for every command; `waited`: gave up waiting for another runner of the same call. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, waited: 4 } as const;
 
 /** Error code → exit code: the one place this mapping lives. */
 const EXIT_BY_CODE: Record<string, number> = {
@@ -19,6 +19,7 @@ const EXIT_BY_CODE: Record<string, number> = {
   EREADONLY: EXIT.store,
   EFULL: EXIT.store,
   ECLAIMLOST: EXIT.failed,
+  EWAITTIMEOUT: EXIT.waited,
 };
 
 /** System errors that mean the store's disk refuses us (permissions, read-only, full, a file in the way). */

@@ -1,5 +1,5 @@
-// Progress bars for long commands (gc now; export and import later): on stderr, only when it is
-// a terminal and the output is not --json, so pipes, logs and scripts never see one.
+// Progress bars and status lines for long commands (gc, export, import; run while it waits): on
+// stderr, only when it is a terminal and the output is not --json, so pipes, logs and scripts never see one.
 import { createRequire } from "node:module";
 import type { SingleBar } from "cli-progress";
 
@@ -36,6 +36,32 @@ export function progress(quiet = false): Progress {
     stop() {
       bar?.stop();
       bar = null;
+    },
+  };
+}
+
+export interface StatusLine {
+  /** Shows `text` as the line, replacing what it said. */
+  set(text: string): void;
+  /** Erases the line. */
+  clear(): void;
+}
+
+const NO_LINE: StatusLine = { set() {}, clear() {} };
+
+/** One line on stderr rewritten in place when it is a TTY; otherwise one that prints nothing. */
+export function statusLine(): StatusLine {
+  if (!process.stderr.isTTY) return NO_LINE;
+  let shown = false;
+  return {
+    set(text) {
+      const width = process.stderr.columns || 80;
+      process.stderr.write(`\r\x1b[K${text.length >= width ? `${text.slice(0, width - 2)}…` : text}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) process.stderr.write("\r\x1b[K");
+      shown = false;
     },
   };
 }

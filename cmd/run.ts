@@ -3,7 +3,10 @@ import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
 import { redisUrl, storeDir } from "../plumbing/store/open.js";
 import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
-import { run, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
+import { run, formatWait, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
+import type { ClaimInfo } from "../plumbing/store/types.js";
+import { parseSeconds } from "../plumbing/units.js";
+import { statusLine } from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
 import { splitTarget } from "./hash-fn.js";
 import { EXIT, parse, withStore, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
@@ -18,7 +21,8 @@ const HELP = `
 
   stdout is the result only: a string as its text, a Buffer/Uint8Array as its raw bytes,
   anything else as one line of JSON — so $(cashet run …) and > out.json work. On a TTY, one
-  status line goes to stderr (hit or ran, the commit, the time).
+  status line goes to stderr (hit or ran, the commit, the time), and while another process runs
+  this very call, a line saying which (pid, host, for how long).
 
   Options
     --args-json '<array>'  all arguments as one JSON array (instead of words)
@@ -28,6 +32,8 @@ const HELP = `
     --retries N            extra attempts after a failure (exponential backoff)
     --timeout SECONDS      give up on an attempt after this long (fractions allowed)
     --ttl SECONDS          the result stays valid this long
+    --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
+                           runs this very call (default: wait as long as it lives)
     -o, --output FILE      write the result to FILE (atomically) and print nothing
     --queue                run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
                            here; the module is named relative to the working directory
@@ -36,8 +42,9 @@ const HELP = `
                            as a base64 string, undefined as null, BigInt as a string)
 ${STORE_HELP}
 
-  Exit codes: 0 success; 1 the task failed (its error and stack on stderr); 2 bad input
-  (missing file or export, unparseable argument, bad flag value); 3 store unreachable.
+  Exit codes: 0 success; 1 the task failed (its error and stack on stderr) — also when this call
+  waited for another process's run of it, which failed; 2 bad input (missing file or export,
+  unparseable argument, bad flag value); 3 store unreachable; 4 gave up waiting (--wait-timeout).
 `;
 
 const FLAGS = {
@@ -49,6 +56,7 @@ const FLAGS = {
   retries: { type: "string" },
   timeout: { type: "string" },
   ttl: { type: "string" },
+  waitTimeout: { type: "string" },
   output: { type: "string", shortFlag: "o" },
   argsJson: { type: "string" },
   queue: { type: "boolean", default: false },
@@ -68,8 +76,10 @@ const command: Command = {
       cache: cli.flags.cache,
       tags: parseTags(cli.flags.tag ?? []),
       retries: wholeNumber(cli.flags.retries, "--retries"),
-      timeout: seconds(cli.flags.timeout, "--timeout"),
-      ttl: seconds(cli.flags.ttl, "--ttl"),
+      timeout: parseSeconds(cli.flags.timeout, "--timeout"),
+      ttl: parseSeconds(cli.flags.ttl, "--ttl"),
+      waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
+      onWait: showWait,
     };
     // Everything that can be refused is checked before the store is opened: bad input changes nothing.
     if (!redisUrl(cli.flags.redis)) keepAnalysesIn(storeDir(cli.flags.store));
@@ -103,7 +113,7 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "-o", "--output", "--args-json"]);
+const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "-o", "--output", "--args-json"]);
 
 /** The flags before the target (`run --force f.js …`), the target, and the words after it. */
 function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {
@@ -164,11 +174,25 @@ function wholeNumber(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-function seconds(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidInputError(`${flag} must be a positive number of seconds, not "${v}"`);
-  return n;
+/**
+ * While this call waits for another process's run of it: on a TTY, one line on stderr saying who
+ * runs it and for how long, kept current each second and erased when the wait ends; nothing on a pipe.
+ */
+function showWait(holder: ClaimInfo | null): () => void {
+  const line = statusLine();
+  const say = (): void =>
+    line.set(
+      holder
+        ? `cashet: waiting for pid ${holder.pid} on ${holder.hostname}, running this call for ${formatWait(Date.now() - holder.since)}`
+        : "cashet: waiting for another run of this call",
+    );
+  say();
+  const timer = setInterval(say, 1000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    line.clear();
+  };
 }
 
 function formatMs(ms: number): string {

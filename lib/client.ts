@@ -12,6 +12,7 @@ import { remoteCache, storeDir } from "../plumbing/store/open.js";
 import { behindRemote } from "../plumbing/store/remote.js";
 import type { Store } from "../plumbing/store/types.js";
 import type { Serializer } from "../plumbing/serializers.js";
+import { checkSeconds } from "../plumbing/units.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
 import type { Executor, RemoteRunner } from "../porcelain/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
@@ -53,10 +54,15 @@ export interface ClientOptions {
    * turns that off.
    */
   remote?: string | { url: string; token?: string } | false;
+  /**
+   * Seconds a call may wait for another runner of the same call (another thread, process or
+   * machine) before it gives up with WaitTimeoutError; a call's own `waitTimeout` wins. Default: no limit.
+   */
+  waitTimeout?: number;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
-export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries" | "timeout" | "ttl" | "signal" | "serializer" | "executor">;
+export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries" | "timeout" | "ttl" | "waitTimeout" | "signal" | "serializer" | "executor">;
 
 type AnyFn = (...args: never[]) => unknown;
 /** Each argument may be given as a value or as a ResultRef to one. */
@@ -90,6 +96,7 @@ export class Client {
   private readonly options: ClientOptions;
 
   constructor(options: ClientOptions = {}) {
+    checkSeconds(options.waitTimeout, "waitTimeout");
     this.options = options;
     const local = options.store ?? new FsStore(options.storeDir ?? storeDir());
     if (local instanceof FsStore) keepAnalysesIn(local.location);
@@ -111,6 +118,7 @@ export class Client {
       serializer: this.options.serializer,
       serializers: this.options.serializers,
       ...(this.options.executor ? { executor: this.options.executor } : {}),
+      ...(this.options.waitTimeout !== undefined ? { waitTimeout: this.options.waitTimeout } : {}),
       ...callOptions,
     });
     return this.refOf<Awaited<R>>(result);

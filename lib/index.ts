@@ -61,4 +61,5 @@ export {
   CorruptObjectError,
   StoreUnavailableError,
   ClaimLostError,
+  WaitTimeoutError,
 } from "../plumbing/errors.js";

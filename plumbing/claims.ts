@@ -42,6 +42,12 @@ export class ClaimTable {
     return this.held.get(key)?.owner;
   }
 
+  /** Who holds `key`, or null. */
+  info(key: string): ClaimInfo | null {
+    const h = this.held.get(key);
+    return h ? { ...h.info } : null;
+  }
+
   /** Resolves when `key` is not held (at once if it is free now). */
   waitRelease(key: string, signal?: AbortSignal): Promise<void> {
     if (!this.held.has(key)) return Promise.resolve();
@@ -102,4 +108,14 @@ export class LocalClaims implements Claims {
   async list(): Promise<ClaimInfo[]> {
     return this.table.list();
   }
+
+  async holder(key: string): Promise<ClaimInfo | null> {
+    return this.table.info(key);
+  }
+}
+
+/** Who holds `key` in `claims` right now, or null: its own answer when it has one, else from its list. */
+export async function claimHolder(claims: Claims, key: string): Promise<ClaimInfo | null> {
+  if (claims.holder) return claims.holder(key);
+  return (await claims.list()).find((c) => c.key === key) ?? null;
 }

@@ -1,5 +1,6 @@
 // Typed errors with stable codes. Plumbing and porcelain throw these; only cmd/ maps them to
 // exit codes and only the server maps them to HTTP statuses, each in one table.
+import type { ClaimInfo } from "./store/types.js";
 
 /** Base class of every error cashet throws on purpose. `code` is stable; match on it. */
 export class CashetError extends Error {
@@ -77,6 +78,20 @@ export class StoreFullError extends CashetError {
 export class ClaimLostError extends CashetError {
   constructor(key: string) {
     super("ECLAIMLOST", `claim on ${key.slice(0, 12)} was lost`);
+  }
+}
+
+/**
+ * A call gave up waiting for another runner of the very same call (its wait limit ran out). The
+ * task did not fail: the other run may still finish. `holder` is who held the claim, when known.
+ */
+export class WaitTimeoutError extends CashetError {
+  readonly holder: ClaimInfo | null;
+  readonly waitedMs: number;
+  constructor(message: string, holder: ClaimInfo | null, waitedMs: number) {
+    super("EWAITTIMEOUT", message);
+    this.holder = holder;
+    this.waitedMs = waitedMs;
   }
 }
 

@@ -1,4 +1,5 @@
-// Parsing of the human units flags take: durations (`7d`, `1.5h`) and sizes (`500MB`, `1GiB`).
+// Parsing and checking of the units front doors take: durations (`7d`, `1.5h`), sizes (`500MB`,
+// `1GiB`), and plain seconds (`--timeout 2.5`, `{ timeout: 2.5 }`).
 // Written here rather than taken from `ms` / `bytes`: those accept more (`ms("100")` is 100 ms,
 // `ms("2 weeks")`, negative values) and `bytes` reads `MB` as 2^20, where we want exactly the
 // forms below, with MB = 10^6 and MiB = 2^20, and an error for anything else.
@@ -36,4 +37,19 @@ export function parseSize(text: string): number {
     throw new InvalidInputError(`bad size "${text}" (use bytes or a unit: 1000, 200KiB, 500MB, 1GiB)`);
   }
   return Math.floor(Number(m[1]) * unit);
+}
+
+/** A duration option given as a number of seconds (`timeout`, `ttl`, `waitTimeout`): positive and finite. */
+export function checkSeconds(value: number | undefined, name: string): void {
+  if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value > 0)) {
+    throw new InvalidInputError(`${name} must be a positive number of seconds, not ${String(value)}`);
+  }
+}
+
+/** A flag's word as a number of seconds (`--timeout 2.5`), or undefined when the flag was not given. */
+export function parseSeconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidInputError(`${flag} must be a positive number of seconds, not "${text}"`);
+  return n;
 }

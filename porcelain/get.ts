@@ -6,7 +6,7 @@ import { CorruptObjectError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import type { Store } from "../plumbing/store/types.js";
-import { decodeResult, TaskError } from "./run.js";
+import { decodeResult, recordedError, TaskError } from "./run.js";
 
 export interface GetResult {
   commit: Commit;
@@ -28,9 +28,8 @@ export async function get(store: Store, idOrPrefix: string, options: { serialize
   if (read.kind !== "commit") throw new Error("unreachable: readOrThrow checked the kind");
   const commit = read.commit;
   if (commit.status !== "completed" || !commit.output) {
-    const e = commit.error ?? { name: "Error", message: "the run recorded no output", stack: "" };
-    const cause = Object.assign(new Error(e.message), { name: e.name, stack: e.stack || `${e.name}: ${e.message}` });
-    throw new TaskError(`commit ${id.slice(0, 12)} (${commit.func.name}) failed: ${e.message}`, id, cause);
+    const cause = recordedError(commit);
+    throw new TaskError(`commit ${id.slice(0, 12)} (${commit.func.name}) failed: ${cause.message}`, id, cause);
   }
   const bytes = await db.getBlob(commit.output.hash, commit);
   if (!bytes) throw new CorruptObjectError(commit.output.hash, `it is the output of commit ${id.slice(0, 12)} and cannot be read (try \`cashet fsck\`)`);

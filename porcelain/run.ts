@@ -5,17 +5,19 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
+import { claimHolder } from "../plumbing/claims.js";
+import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
-import type { ClaimHandle, Store } from "../plumbing/store/types.js";
+import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store/types.js";
+import { checkSeconds } from "../plumbing/units.js";
 import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./executor.js";
 import { provenanceOf } from "./provenance.js";
 
-export { TaskTimeoutError };
+export { TaskTimeoutError, WaitTimeoutError };
 
 /** What is being run: the function, its arguments and its identity (a function hash). */
 export interface TaskSpec {
@@ -64,6 +66,17 @@ export interface RunOptions {
   provenance?: { [key: string]: Json };
   /** First retry delay in ms (doubles each time); default 100. */
   retryDelayMs?: number;
+  /**
+   * Seconds (fractions allowed) this call may wait, in all, for another runner of the very same
+   * call before it gives up with WaitTimeoutError; default: as long as the other runner lives.
+   */
+  waitTimeout?: number;
+  /**
+   * Called when this call starts waiting for another runner of the same call, with who holds it
+   * (null when it let go before we could ask); the function it returns, if any, is called when
+   * that wait ends.
+   */
+  onWait?: (holder: ClaimInfo | null) => void | (() => void);
 }
 
 export interface RunResult {
@@ -104,12 +117,16 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const fingerprint = fingerprintOf(task.func.hash, argsHash, useCache ? undefined : randomUUID());
   const ref = fingerprintRef(fingerprint);
   const elapsed = (): number => performance.now() - started;
+  const calledAt = Date.now();
+  const waiting = new Waiting(store, fingerprint, task.func.name, options);
 
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
       const hit = await lookup(store, db, ref, options);
       if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+      // The run we waited for failed: that failure is our answer too, as its result would have been.
+      if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
     if (options.executor && isRemoteRunner(options.executor)) {
       // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
@@ -127,8 +144,8 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
-      // Someone else runs this very call: wait for them, then take their result.
-      await store.claims.waitRelease(fingerprint, { signal: options.signal });
+      // Someone else runs this very call: wait for them, then take their result (or failure).
+      await waiting.wait(calledAt);
       continue;
     }
     try {
@@ -142,6 +159,78 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       await claim.release();
     }
   }
+}
+
+/** A call's waits for other runners of the same call: their limit, what they report, what they waited for. */
+class Waiting {
+  /** The earliest a failed run we waited for can date from (ms, the holder's clock), once we have waited. */
+  since: number | null = null;
+  private deadline: number | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly fingerprint: string,
+    private readonly name: string,
+    private readonly options: RunOptions,
+  ) {}
+
+  /** Waits until the current holder lets go (released, or died); `calledAt` is when this call began. */
+  async wait(calledAt: number): Promise<void> {
+    const { store, fingerprint, name, options } = this;
+    const holder = await claimHolder(store.claims, fingerprint);
+    // Its run began when it claimed, so a failed commit of this call from then on is that run's.
+    // A holder already gone let go between our claim and our question: a run that ended after this call began.
+    this.since = Math.min(this.since ?? Infinity, holder?.since ?? calledAt);
+    const start = Date.now();
+    if (options.waitTimeout !== undefined) this.deadline ??= start + options.waitTimeout * 1000;
+    // A timer of our own rather than AbortSignal.timeout's: a process with nothing else to do
+    // must live to report the limit, not exit silently mid-wait.
+    const limit = this.deadline === null ? null : new AbortController();
+    const timer = limit && setTimeout(() => limit.abort(), Math.max(0, this.deadline! - start));
+    const signal = limit && options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit?.signal ?? options.signal;
+    const ended = options.onWait?.(holder);
+    try {
+      await store.claims.waitRelease(fingerprint, signal ? { signal } : {});
+    } catch (err) {
+      if (!limit?.signal.aborted || options.signal?.aborted) throw err;
+      const now = await claimHolder(store.claims, fingerprint).catch(() => holder);
+      throw new WaitTimeoutError(waitTimeoutMessage(options.waitTimeout!, name, now ?? holder), now ?? holder, Date.now() - start);
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (typeof ended === "function") ended();
+    }
+  }
+}
+
+function waitTimeoutMessage(limit: number, name: string, holder: ClaimInfo | null): string {
+  const who = holder ? `pid ${holder.pid} on ${holder.hostname} has been running it for ${formatWait(Date.now() - holder.since)}` : "its runner let go just now";
+  return `gave up after ${limit} s waiting for another run of ${name} (${who}); it may be stuck: stop that process, or allow a longer wait`;
+}
+
+/** 4 s, 2 min 05 s, 3 h 07 min: how long a claim has been held. */
+export function formatWait(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} min`;
+}
+
+/**
+ * Throws the TaskError of the newest failed run of `fingerprint` created at or after `since`: the
+ * run a waiter waited for. Never used by a call that did not wait — a failed run is never a hit.
+ */
+async function throwFailureSince(store: Store, db: ObjectDb, fingerprint: string, since: number): Promise<void> {
+  const [entry] = await store.index.log({ fingerprint, status: "failed", since, limit: 1 });
+  const commit = entry ? await db.getCommit(entry.id) : null;
+  if (!commit || commit.status !== "failed" || commit.fingerprint !== fingerprint) return;
+  const err = recordedError(commit);
+  throw new TaskError(`${commit.func.name} failed${commit.attempts > 1 ? ` after ${commit.attempts} attempts` : ""}: ${err.message}`, commit.id, err);
+}
+
+/** The error a failed commit recorded, as an Error (name, message and stack as they were). */
+export function recordedError(commit: Commit): Error {
+  const e = commit.error ?? { name: "Error", message: "the run recorded no output", stack: "" };
+  return Object.assign(new Error(e.message), { name: e.name, stack: e.stack || `${e.name}: ${e.message}` });
 }
 
 /**
@@ -356,11 +445,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function validate(o: RunOptions): void {
-  const seconds = (v: number | undefined, name: string): void => {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InvalidInputError(`${name} must be a positive number of seconds, not ${v}`);
-  };
-  seconds(o.timeout, "timeout");
-  seconds(o.ttl, "ttl");
+  checkSeconds(o.timeout, "timeout");
+  checkSeconds(o.ttl, "ttl");
+  checkSeconds(o.waitTimeout, "waitTimeout");
   if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
     throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
   }

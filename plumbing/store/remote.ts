@@ -5,6 +5,7 @@
 // is published: blobs the server lacks, then the commit, then the ref. The remote is a cache:
 // when it is down, refuses the token's writes, or sends bad bytes, the run goes on locally and
 // says so once.
+import { claimHolder } from "../claims.js";
 import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
 import { CashetError } from "../errors.js";
 import { decodeObject } from "../objects.js";
@@ -247,5 +248,8 @@ class WriteThroughClaims implements Claims {
   }
   list(): Promise<ClaimInfo[]> {
     return this.local.claims.list();
+  }
+  holder(key: string): Promise<ClaimInfo | null> {
+    return claimHolder(this.local.claims, key);
   }
 }

@@ -68,6 +68,8 @@ export interface Claims {
   waitRelease(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** The claims held right now. */
   list(): Promise<ClaimInfo[]>;
+  /** Optional: who holds `key` right now, or null — for stores where `list()` is costly (it scans). */
+  holder?(key: string): Promise<ClaimInfo | null>;
 }
 
 export interface ClaimHandle {

@@ -12,7 +12,7 @@ import { FsStore } from "../../plumbing/store/fs/store.js";
 import { MemoryStore } from "../../plumbing/store/memory.js";
 import type { Store } from "../../plumbing/store/types.js";
 import { context } from "../../porcelain/context.js";
-import { TaskError } from "../../porcelain/run.js";
+import { TaskError, WaitTimeoutError } from "../../porcelain/run.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 // Tasks live at module level: what a closure captures is part of its key, so counters captured
@@ -63,6 +63,18 @@ export function bigResult(n: number): Float64Array {
 export function readLen(path: string): number {
   count("readLen");
   return readFileSync(path).length;
+}
+export async function slowBoom(label: string): Promise<never> {
+  count(`slowBoom-${label}`);
+  await new Promise((r) => setTimeout(r, 150));
+  throw new RangeError(`slow explosion ${label}`);
+}
+/** Runs until `releaseHang()`: a holder that never finishes on its own. */
+let releaseHang: () => void = () => undefined;
+export async function hang(label: string): Promise<string> {
+  count(`hang-${label}`);
+  await new Promise<void>((r) => (releaseHang = r));
+  return `released ${label}`;
 }
 export function structured(): Map<string, Set<number>> {
   return new Map([["a", new Set([1, 2])]]);
@@ -135,6 +147,52 @@ for (const backend of backends) {
       await assert.rejects(client.submit(boom), TaskError);
       assert.equal(calls.boom! - n, 2, "the failure was not served from the cache");
       assert.ok((await store.index.log({ status: "failed" })).some((e) => e.id === err.commit));
+    });
+
+    test("concurrent identical calls that fail execute once, and every caller gets that run's failed commit", async () => {
+      const label = backend.name;
+      const settled = await Promise.allSettled(Array.from({ length: 5 }, () => client.submit(slowBoom, label)));
+      assert.equal(calls[`slowBoom-${label}`], 1, "executed once");
+      const errors = settled.map((s) => (s.status === "rejected" ? (s.reason as unknown) : null));
+      for (const e of errors) {
+        assert.ok(e instanceof TaskError, `every caller gets a TaskError, not ${String(e)}`);
+        assert.match(e.message, /slow explosion/);
+        assert.equal((e.cause as Error).name, "RangeError");
+        assert.match((e.cause as Error).stack ?? "", /slow explosion/);
+      }
+      const commits = new Set(errors.map((e) => (e as TaskError).commit));
+      assert.equal(commits.size, 1, "all got the same failed commit");
+      const failed = await new ObjectDb(store.objects).getCommit([...commits][0]!);
+      assert.equal(failed!.status, "failed");
+
+      // A later call did not wait for that run: it runs again (a failure is never a hit).
+      const later = await client.submit(slowBoom, label).then(() => null, (e: unknown) => e);
+      assert.ok(later instanceof TaskError);
+      assert.notEqual(later.commit, failed!.id);
+      assert.equal(calls[`slowBoom-${label}`], 2);
+    });
+
+    test("a call behind a runner that does not finish gives up after waitTimeout, saying who runs it", async () => {
+      const label = backend.name;
+      const holding = client.submit(hang, label);
+      while (!calls[`hang-${label}`]) await new Promise((r) => setTimeout(r, 5));
+      const started = Date.now();
+      const err = await client.run(hang, { args: [label], waitTimeout: 0.3 }).then(() => null, (e: unknown) => e);
+      const waited = Date.now() - started;
+      assert.ok(err instanceof WaitTimeoutError, String(err));
+      assert.equal(err.code, "EWAITTIMEOUT");
+      assert.equal(err.holder?.pid, process.pid);
+      assert.match(err.message, new RegExp(`after 0\\.3 s waiting for another run of hang \\(pid ${process.pid} on \\S+ has been running it for \\d+ s\\)`));
+      assert.ok(waited >= 280 && waited < 3000, `gave up after ${waited} ms`);
+      // the client's own default applies too, and a call's wins over it
+      const impatient = new Client({ store, waitTimeout: 0.1 });
+      await assert.rejects(impatient.submit(hang, label), WaitTimeoutError);
+      releaseHang();
+      assert.equal(await (await holding).load(), `released ${label}`);
+      assert.equal(await (await impatient.submit(hang, label)).load(), `released ${label}`, "once it finished, a hit");
+      assert.equal(calls[`hang-${label}`], 1);
+      assert.throws(() => new Client({ store, waitTimeout: -1 }), /waitTimeout must be a positive number of seconds/);
+      await assert.rejects(client.run(hang, { args: [label], waitTimeout: 0 }), /waitTimeout must be a positive number of seconds, not 0/);
     });
 
     test("a TTL expires: the call runs again once it has passed", async () => {

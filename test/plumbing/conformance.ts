@@ -2,8 +2,10 @@
 // exactly these tests. Each test gets a fresh, empty store.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
+import { claimHolder } from "../../plumbing/claims.js";
 import { encodeCommit } from "../../plumbing/commit.js";
 import { compress } from "../../plumbing/compress.js";
 import { AmbiguousIdError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
@@ -174,6 +176,20 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       assert.ok(second);
       await second.release();
       assert.deepEqual(await store.claims.list(), []);
+    }));
+
+    test("claims: the holder of a key is who claimed it, and since when; null once it is free", withStore(async (store) => {
+      const key = sha256("who holds it");
+      assert.equal(await claimHolder(store.claims, key), null);
+      const before = Date.now();
+      const handle = await store.claims.tryAcquire(key);
+      const holder = await claimHolder(store.claims, key);
+      assert.equal(holder?.key, key);
+      assert.equal(holder?.pid, process.pid);
+      assert.equal(holder?.hostname, hostname());
+      assert.ok(holder!.since >= before - 1000 && holder!.since <= Date.now() + 1000, `since ${holder!.since}`);
+      await handle!.release();
+      assert.equal(await claimHolder(store.claims, key), null);
     }));
 
     test("index: log is newest first and filters by function, status and tags", withStore(async (store, db) => {

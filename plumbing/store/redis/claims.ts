@@ -1,10 +1,12 @@
 // Claims on Redis: `SET <claim> <holder> NX PX ttl`, kept alive by a heartbeat that renews it
-// only while the holder still owns it. A holder that dies stops renewing and its claim expires
-// (ttl, default 10 s): a waiter then takes the call over. A holder whose claim was taken (a long
-// pause past the ttl) sees `lost` and its release or publish leaves the new holder's claim alone.
+// only while the holder still owns it — from a thread of its own (./heartbeat.ts), so a holder
+// whose main thread is busy keeps it. A holder that dies stops renewing and its claim expires
+// (ttl, default 2 s): a waiter then takes the call over. A holder whose claim was taken (its whole
+// process paused past the ttl) sees `lost` and its release or publish leaves the new holder's claim alone.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { ClaimHandle, ClaimInfo, Claims } from "../types.js";
+import type { Heartbeat } from "./heartbeat.js";
 import type { RedisIndex } from "./index.js";
 import type { RedisKeys } from "./keys.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -17,13 +19,12 @@ interface Holder {
 }
 
 export class RedisClaims implements Claims {
-  private readonly timers = new Set<NodeJS.Timeout>();
-
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: RedisKeys,
     private readonly index: RedisIndex,
     private readonly ttlMs: number,
+    private readonly heartbeat: Heartbeat,
   ) {}
 
   async tryAcquire(key: string): Promise<ClaimHandle | null> {
@@ -33,21 +34,12 @@ export class RedisClaims implements Claims {
     if ((await this.redis.set(claimKey, value, "PX", this.ttlMs, "NX")) !== "OK") return null;
     let lost = false;
     let done = false;
-    // Renew at a third of the ttl: two missed beats still leave the claim alive.
-    const timer = setInterval(() => {
-      this.redis.cashetRenew(claimKey, value, String(this.ttlMs)).then(
-        (held) => {
-          if (held === 0 && !done) lost = true;
-        },
-        () => undefined, // a blip: the next beat tries again; the ttl covers two misses
-      );
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
-    timer.unref();
-    this.timers.add(timer);
+    this.heartbeat.hold(claimKey, value, () => {
+      if (!done) lost = true;
+    });
     const finish = (): void => {
       done = true;
-      clearInterval(timer);
-      this.timers.delete(timer);
+      this.heartbeat.drop(claimKey, value);
     };
     return {
       key,
@@ -80,6 +72,12 @@ export class RedisClaims implements Claims {
     }
   }
 
+  async holder(key: string): Promise<ClaimInfo | null> {
+    const raw = await this.redis.get(this.keys.claim(key));
+    const h = raw === null ? null : parseHolder(raw);
+    return h && { key, pid: h.pid, hostname: h.hostname, since: h.since };
+  }
+
   async list(): Promise<ClaimInfo[]> {
     const out: ClaimInfo[] = [];
     const prefix = this.keys.claim("");
@@ -88,22 +86,24 @@ export class RedisClaims implements Claims {
       if (!keys.length) continue;
       const values = await this.redis.mget(keys);
       keys.forEach((k, i) => {
-        if (values[i] === null) return;
-        try {
-          const h = JSON.parse(values[i]!) as Holder;
-          out.push({ key: k.slice(prefix.length), pid: h.pid, hostname: h.hostname, since: h.since });
-        } catch {
-          // not ours: ignore
-        }
+        const h = values[i] === null ? null : parseHolder(values[i]!);
+        if (h) out.push({ key: k.slice(prefix.length), pid: h.pid, hostname: h.hostname, since: h.since });
       });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : 1));
   }
 
-  /** Stops every heartbeat (the store is closing; unreleased claims then expire). */
-  stop(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers.clear();
+  /** Stops the heartbeat (the store is closing; unreleased claims then expire). */
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
+  }
+}
+
+function parseHolder(raw: string): Holder | null {
+  try {
+    return JSON.parse(raw) as Holder;
+  } catch {
+    return null; // not ours: ignore
   }
 }
 

@@ -11,6 +11,7 @@ import { assertId, isId } from "../../ids.js";
 import { assertRefName } from "../../refs.js";
 import type { ObjectStorage, ObjectWriter, Ref, RefStorage, Store, StoredObject } from "../types.js";
 import { RedisClaims } from "./claims.js";
+import { Heartbeat } from "./heartbeat.js";
 import { RedisIndex } from "./index.js";
 import { RedisKeys } from "./keys.js";
 import { SCRIPTS, type ScriptedRedis } from "./scripts.js";
@@ -18,11 +19,18 @@ import { SCRIPTS, type ScriptedRedis } from "./scripts.js";
 export interface RedisStoreOptions {
   /** Prepended to every key (default `$CASHET_REDIS_PREFIX`, else `cashet:`): two caches can share one Redis. */
   prefix?: string;
-  /** How long a claim lives without its holder's heartbeat (ms; default $CASHET_CLAIM_TTL_MS, else 10 000): a dead runner's call is taken over after this. */
+  /** How long a claim lives without its holder's heartbeat (ms; default $CASHET_CLAIM_TTL_MS, else 2 000): a dead runner's call is taken over after this. */
   claimTtlMs?: number;
   /** Extra ioredis options. */
   redis?: RedisOptions;
 }
+
+/**
+ * A claim outlives its holder's last heartbeat this long. The heartbeat has a thread of its own
+ * (./heartbeat.ts), so only a dead (or wholly frozen) process misses it: a dead runner's call is
+ * taken over in ≈ 2 s (docs/decisions.md §2).
+ */
+const DEFAULT_CLAIM_TTL_MS = 2_000;
 
 /** A streamed object lives this long under a temporary key if its writer dies before finishing. */
 const TEMP_TTL_MS = 3_600_000;
@@ -53,14 +61,14 @@ export class RedisStore implements Store {
     }) as ScriptedRedis;
     this.redis.on("ready", () => (everConnected = true));
     this.redis.on("error", (err: Error) => (this.lastError = err)); // reported by ready() and failing calls
-    const ttl = options.claimTtlMs ?? Number(process.env.CASHET_CLAIM_TTL_MS ?? 10_000);
+    const ttl = options.claimTtlMs ?? Number(process.env.CASHET_CLAIM_TTL_MS ?? DEFAULT_CLAIM_TTL_MS);
     if (!(Number.isFinite(ttl) && ttl >= 100)) throw new InvalidInputError(`a claim ttl must be at least 100 ms, not ${ttl}`);
     for (const [name, script] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, script);
     this.location = `${redact(url)} (prefix ${JSON.stringify(prefix)})`;
     this.objects = new RedisObjects(this.redis, this.keys);
     this.refs = new RedisRefs(this.redis, this.keys);
     this.index = new RedisIndex(this.redis, this.keys, this.objects);
-    this.claims = new RedisClaims(this.redis, this.keys, this.index, ttl);
+    this.claims = new RedisClaims(this.redis, this.keys, this.index, ttl, new Heartbeat(url, options.redis ?? {}, ttl));
   }
 
   private lastError: Error | null = null;
@@ -98,7 +106,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.claims.stop();
+    await this.claims.stop();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
