@@ -8,12 +8,13 @@ const HELP = `
   Usage: cashet import <file> [--max-unpacked SIZE]
 
   Imports an archive written by \`cashet export\` (.tar.gz, .tar.zst, .zip or .tar). The archive
-  is treated as untrusted: every object must hash to its id before it is stored, every commit
-  must decode and name only objects that are stored, entries outside the layout, links, special
-  files, duplicates, oversize entries and archives that unpack far beyond their size are refused
-  with one line (exit 2) — nothing is written outside the store, and nothing half-imported is
-  referenced. Objects already stored are skipped (importing twice changes nothing); refs only
-  move forward (a newer local run stays the head; the imported one joins the history).
+  is treated as untrusted: every object must hash to its id, every commit must decode and name
+  only objects in the archive or the store, every ref a commit that is there; entries outside
+  the layout, links, special files, duplicates, oversize entries and archives that unpack far
+  beyond their size are refused with one line (exit 2). The whole archive is verified before
+  anything becomes visible, so a refused import leaves the store exactly as it was and writes
+  nothing outside it. Objects already stored are skipped (importing twice changes nothing); refs
+  only move forward (a newer local run stays the head; the imported one joins the history).
 
   Options
     --max-unpacked SIZE   refuse an archive that unpacks to more (default: 100 × its size, at least 1GiB)

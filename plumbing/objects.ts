@@ -114,11 +114,12 @@ export class BlobVerifier {
 
 /**
  * Streams a blob's stored bytes into `storage` under `id`, verified as they pass (BlobVerifier):
- * only a matching hash finishes the write, so unverified bytes are never visible. Throws
+ * only a matching hash finishes the write, so unverified bytes are never visible. `storage` is a
+ * store's objects or anything else that hands out writers (an import's staging area). Throws
  * InvalidInputError.
  */
 export async function writeVerifiedBlob(
-  storage: ObjectStorage,
+  storage: Pick<ObjectStorage, "writer">,
   id: string,
   chunks: AsyncIterable<Uint8Array>,
   inflated?: { bytes: number; ceiling: number },

@@ -1,14 +1,15 @@
 // export / import: move runs between stores through an archive — CI warm-up above all. Export
-// streams the chosen commits, every object they need and the refs on them; import verifies every
-// object against its id before storing it, stores blobs and commits first and only then indexes
-// the commits and moves refs (forward only), so a failure midway leaves nothing referenced that
-// is not fully stored. An archive may come from a fork's CI: it is read as hostile (archive.ts).
+// streams the chosen commits, every object they need and the refs on them; import reads and
+// verifies the whole archive into a staging area before it changes anything, and only then
+// publishes blobs, commits (indexed) and refs (forward only), so a refused import leaves the
+// store as it was. An archive may come from a fork's CI: it is read as hostile (archive.ts).
 import { statSync } from "node:fs";
 import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
 import { ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
+import { openStaging, type Staging } from "../plumbing/staging.js";
 import type { Store } from "../plumbing/store/types.js";
 import { readAll, readArchive, writeArchive, type ReadLimits } from "./archive.js";
 import { chosenRuns, type RunFilters } from "./log.js";
@@ -110,15 +111,36 @@ export interface ImportOptions extends ReadLimits {
 }
 
 /**
- * Imports the archive at `path` into `store`. Every object is verified against its id before it
- * is stored (blobs streamed: decompressed and hashed as they arrive, stored only if they match);
- * commits must decode and name only objects that are stored or carried inline; refs move only
- * forward (an existing head that is newer stays, the imported run joins the history). Objects
- * already stored are skipped, so importing twice changes nothing. Throws InvalidInputError (exit
- * 2) naming the first bad entry; what it stored before that is unreferenced and invisible.
+ * Imports the archive at `path` into `store`, in three steps, and only the last one changes the
+ * store. Read: every entry is checked as it streams — blobs decompressed and hashed into a
+ * staging area (plumbing/staging.ts), commits decoded and held, refs collected. Check: the
+ * manifest's counts, every object a commit names (staged, stored, or inline), every ref (names a
+ * commit of the archive or the store, of its own call). Publish: staged blobs move into place,
+ * then each commit is written and indexed, then refs move — forward only (an existing head that
+ * is newer stays, the imported run joins the history). Objects already stored are skipped, so
+ * importing twice changes nothing. A refusal — InvalidInputError (exit 2) naming the first bad
+ * entry — comes before publishing and removes the staging area: the store is as it was.
  */
 export async function importArchive(store: Store, path: string, options: ImportOptions = {}): Promise<TransferCounts> {
-  const db = new ObjectDb(store.objects);
+  const staging = openStaging(store.objects);
+  try {
+    const read = await readVerified(store, staging, path, options);
+    const refs = await checkReferences(store, staging, read, path);
+    return await publish(store, staging, read, refs);
+  } finally {
+    await staging.discard(); // all of it after a refusal; nothing left after publish
+  }
+}
+
+/** What reading an archive found: everything it holds, verified, and nothing of it in the store yet. */
+interface ReadArchive {
+  commits: Array<{ commit: Commit; bytes: Buffer }>;
+  refs: Array<{ name: string; id: string }>;
+  counts: TransferCounts;
+}
+
+/** Reads every entry, staging blobs (verified) and holding commits and refs. Changes nothing in the store. */
+async function readVerified(store: Store, staging: Staging, path: string, options: ImportOptions): Promise<ReadArchive> {
   // Blobs are zstd frames: what they inflate to counts against the same ceiling as the archive.
   const ceiling = options.maxUnpackedBytes ?? Math.max(statSync(path).size * 100, 1024 ** 3);
   const inflated = { bytes: 0, ceiling };
@@ -126,6 +148,7 @@ export async function importArchive(store: Store, path: string, options: ImportO
   let manifest: Manifest | null = null;
   const commits: Array<{ commit: Commit; bytes: Buffer }> = [];
   const refs: Array<{ name: string; id: string }> = [];
+  let blobs = 0;
   let n = 0;
   try {
     await readEntries();
@@ -164,11 +187,12 @@ export async function importArchive(store: Store, path: string, options: ImportO
       } catch (err) {
         throw new InvalidInputError(`archive entry ${JSON.stringify(entry.name)}: ${(err as Error).message}`);
       }
-      // Held until every blob is in: a commit object in a store is visible (an index rebuild
-      // would find it), so none is written before all it needs is stored and verified.
+      // Held until the whole archive is known good: a commit object in a store is visible (an
+      // index rebuild would find it).
       commits.push({ commit, bytes });
     } else if (isZstdFrame(first)) {
-      const stored = await storeBlob(store, id, first, rest, entry.name, inflated);
+      blobs++;
+      const stored = await stageBlob(store, staging, id, first, rest, entry.name, inflated);
       if (stored === null) counts.skipped!++;
       else {
         counts.blobs++;
@@ -182,17 +206,44 @@ export async function importArchive(store: Store, path: string, options: ImportO
   }
   const m = manifest as Manifest | null; // set by readEntries
   if (!m) throw new InvalidInputError(`${path}: an empty archive (no ${MANIFEST})`);
-  if (commits.length !== m.commits) throw new InvalidInputError(`${path}: the manifest lists ${m.commits} commits but the archive holds ${commits.length} (truncated?)`);
+  // An archive cut short between two entries reads as a shorter one: the manifest tells.
+  for (const [what, held] of [["commits", commits.length], ["blobs", blobs], ["refs", refs.length]] as const) {
+    if (held !== m[what]) throw new InvalidInputError(`${path}: the manifest lists ${m[what]} ${what} but the archive holds ${held} (truncated?)`);
+  }
+  return { commits, refs, counts };
+}
 
-  // Everything a commit names must be stored now (or ride inline in it).
-  for (const { commit: c } of commits) {
+/** Checks every reference the archive makes before anything is published; returns each ref with its commit. */
+async function checkReferences(store: Store, staging: Staging, read: ReadArchive, path: string): Promise<Array<{ name: string; commit: Commit }>> {
+  const db = new ObjectDb(store.objects);
+  // Everything a commit names must be staged, stored, or ride inline in it.
+  for (const { commit: c } of read.commits) {
     for (const b of commitBlobs(c)) {
       if (b.inline) continue;
-      if ((await store.objects.size(b.id)) === null) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${b.id.slice(0, 12)}, which is neither in the archive nor in the store`);
+      if (!(staging.has(b.id) || (await store.objects.size(b.id)) !== null)) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${b.id.slice(0, 12)}, which is neither in the archive nor in the store`);
     }
   }
-  // Then they become visible: stored and indexed (so every commit a ref reaches is indexed), then refs.
-  for (const { commit: c, bytes } of commits) {
+  const byId = new Map(read.commits.map(({ commit: c }) => [c.id, c]));
+  const refs: Array<{ name: string; commit: Commit }> = [];
+  for (const r of read.refs) {
+    const commit = byId.get(r.id) ?? (await db.getCommit(r.id));
+    if (!commit) throw new InvalidInputError(`archive entry "refs/${r.name}" names commit ${r.id.slice(0, 12)}, which the archive does not hold`);
+    if (r.name.startsWith("fp/") && commit.fingerprint !== r.name.slice(3)) throw new InvalidInputError(`archive entry "refs/${r.name}" names a run of another call`);
+    refs.push({ name: r.name, commit });
+  }
+  return refs;
+}
+
+/**
+ * Makes a checked archive visible, in the order that keeps every moment of it sound: blobs into
+ * place (unreferenced, so invisible), then each commit written and indexed (all it names is in
+ * place by then), then refs (every commit a ref reaches is indexed). docs/decisions.md §9 says
+ * what a crash at each step leaves.
+ */
+async function publish(store: Store, staging: Staging, read: ReadArchive, refs: Array<{ name: string; commit: Commit }>): Promise<TransferCounts> {
+  const { counts } = read;
+  await staging.publish();
+  for (const { commit: c, bytes } of read.commits) {
     if (await store.objects.write(c.id, bytes)) {
       counts.commits++;
       counts.bytes += bytes.length;
@@ -201,13 +252,8 @@ export async function importArchive(store: Store, path: string, options: ImportO
     }
     await store.index.addCommit(c.id);
   }
-  const byId = new Map(commits.map(({ commit: c }) => [c.id, c]));
-  for (const r of refs) {
-    const commit = byId.get(r.id) ?? (await db.getCommit(r.id));
-    if (!commit) throw new InvalidInputError(`archive entry "refs/${r.name}" names commit ${r.id.slice(0, 12)}, which the archive does not hold`);
-    if (r.name.startsWith("fp/") && commit.fingerprint !== r.name.slice(3)) throw new InvalidInputError(`archive entry "refs/${r.name}" names a run of another call`);
-    if (await moveForward(store, db, r.name, commit)) counts.refs++;
-  }
+  const db = new ObjectDb(store.objects);
+  for (const r of refs) if (await moveForward(store, db, r.name, r.commit)) counts.refs++;
   return counts;
 }
 
@@ -224,15 +270,15 @@ async function moveForward(store: Store, db: ObjectDb, ref: string, commit: Comm
   }
 }
 
-/** Streams a blob entry into the store, verifying as it goes: stored only if its content hashes to `id`. Null when it was already stored. */
-async function storeBlob(store: Store, id: string, first: Buffer, rest: AsyncIterable<Buffer>, name: string, inflated: { bytes: number; ceiling: number }): Promise<number | null> {
+/** Streams a blob entry into the staging area, verifying as it goes: staged only if its content hashes to `id`. Null when the store has it already. */
+async function stageBlob(store: Store, staging: Staging, id: string, first: Buffer, rest: AsyncIterable<Buffer>, name: string, inflated: { bytes: number; ceiling: number }): Promise<number | null> {
   if (!isId(id)) throw new InvalidInputError(`archive entry ${JSON.stringify(name)} is not named by an object id`);
   if ((await store.objects.size(id)) !== null) {
     for await (const _ of rest) void _; // drain; the stored copy was verified when it came
     return null;
   }
   try {
-    return (await writeVerifiedBlob(store.objects, id, prepend(first, rest), inflated)).stored;
+    return (await writeVerifiedBlob(staging, id, prepend(first, rest), inflated)).stored;
   } catch (err) {
     throw new InvalidInputError(`archive entry ${JSON.stringify(name)}: ${(err as Error).message.split("\n")[0]}`);
   }
