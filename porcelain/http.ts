@@ -1,7 +1,9 @@
 // The server's HTTP plumbing, shared by its routes: typed errors to JSON answers and statuses,
-// bearer tokens, request bodies read within their limits, and path and body values checked
-// into one-line 400s.
+// bearer tokens, request bodies read within their limits (and drained when a route does not read
+// them to the end), and path and body values checked into one-line 400s.
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Readable, Stream } from "node:stream";
 import type { Context, Next } from "koa";
 import getRawBody from "raw-body";
 import { CashetError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
@@ -37,11 +39,78 @@ export async function errors(ctx: Context, next: Next): Promise<void> {
     }
     ctx.status = 500;
     ctx.body = { error: { code: "EINTERNAL", message: "internal error" } };
-    const code = (err as NodeJS.ErrnoException).code;
-    // A client that went away, or was cut off by the request timeout (Node answered 408), is not the server's fault.
-    if (code === "ECONNRESET" || code === "ERR_HTTP_REQUEST_TIMEOUT" || ctx.req.destroyed) return;
+    if (clientGone(err) || ctx.req.destroyed) return;
     ctx.app.emit("error", err, ctx);
   }
+}
+
+/**
+ * An error that is the client's doing, not the server's, and is never logged: it went away or cut
+ * the connection, sent malformed HTTP (Node's parser errors are `HPE_…`), or was cut off by the
+ * request timeout (Node answered 408).
+ */
+export function clientGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code ?? "";
+  return code === "ECONNRESET" || code === "EPIPE" || code === "ERR_HTTP_REQUEST_TIMEOUT" || code === "ERR_STREAM_PREMATURE_CLOSE" || code.startsWith("HPE_");
+}
+
+/**
+ * A request body the route did not read to its end — it answered before the body arrived (a 413,
+ * any refusal), or it reads none (a GET that was sent one) — is read and thrown away before the
+ * connection goes on or closes: at most DRAIN_BYTES, for at most DRAIN_MS. Closing a socket that
+ * still has unread bytes makes the kernel send a reset, and a client still sending its body (most
+ * send all of it before they read) then gets EPIPE or ECONNRESET instead of the answer.
+ *
+ * A refusal goes out at once with `Connection: close`, and the connection closes once the body has
+ * drained; any other answer waits for the drain and keeps the connection unless it hit a bound.
+ */
+export async function unreadBodies(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.req.complete) return;
+  const bytes = inMemory(ctx.body);
+  if (ctx.status >= 400 && bytes && ctx.method !== "HEAD") {
+    ctx.set("Connection", "close");
+    // Node closes the connection as soon as the answer ends: all of it is sent now, its end waits for the drain.
+    ctx.body = Readable.from(answerThenDrain(bytes, ctx.req), { objectMode: false });
+    ctx.length = bytes.length;
+    return;
+  }
+  if (!(await drain(ctx.req))) ctx.set("Connection", "close");
+}
+
+/** An answer's bytes when it is held whole (JSON, text, a buffer); null for a stream or no body. */
+function inMemory(body: unknown): Buffer | null {
+  if (typeof body === "string") return Buffer.from(body);
+  if (body === null || typeof body !== "object" || body instanceof Stream) return null;
+  return Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+}
+
+const DRAIN_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 5_000;
+
+async function* answerThenDrain(answer: Buffer, req: IncomingMessage): AsyncGenerator<Buffer> {
+  yield answer;
+  await drain(req);
+}
+
+/** Reads and discards what is left of `req`: true once it has all arrived, false at DRAIN_BYTES or DRAIN_MS. */
+function drain(req: IncomingMessage): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (req.complete || req.destroyed) return resolve(req.complete);
+    let left = DRAIN_BYTES;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off("data", discard).off("end", done).off("close", done);
+      resolve(req.complete);
+    };
+    const discard = (chunk: Buffer): void => {
+      left -= chunk.length;
+      if (left < 0) done();
+    };
+    const timer = setTimeout(done, DRAIN_MS);
+    req.on("data", discard).once("end", done).once("close", done);
+    req.resume(); // a body reader that gave up (raw-body on a 413) leaves the request paused
+  });
 }
 
 export class HttpError extends CashetError {}
@@ -92,7 +161,10 @@ export async function* limitedBody(ctx: Context, limit: number): AsyncIterable<B
   const tooLarge = (): HttpError => new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
   if (Number(ctx.get("content-length") || 0) > limit) throw tooLarge();
   let n = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  // Left whole when reading stops early (over the limit, bytes refused): the rest is drained
+  // (unreadBodies) rather than the connection cut.
+  const chunks = { [Symbol.asyncIterator]: () => ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer> };
+  for await (const chunk of chunks) {
     n += chunk.length;
     if (n > limit) throw tooLarge();
     yield chunk;

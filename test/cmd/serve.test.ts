@@ -1,7 +1,9 @@
 // The HTTP server on an ephemeral port, as a client sees it: every endpoint, every error status,
-// tokens (read-write, read-only, none), body limits on the bytes actually read (chunked too),
-// malformed JSON, unknown tasks, a task that throws — and no request shape that runs code it sends.
+// tokens (read-write, read-only, none), body limits on the bytes actually read (chunked too) and a
+// 413 that a client still sending reads every time, malformed JSON, unknown tasks, a task that
+// throws — and no request shape that runs code it sends.
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -421,4 +423,194 @@ describe("remote-cache endpoints", () => {
     }
   });
 
+});
+
+/** What a client that sends its whole request before it reads (as most simple clients do) got back, on a real socket. */
+interface Exchange {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** A socket error (EPIPE, ECONNRESET: the server cut the connection while the client was sending), or null. */
+  error: string | null;
+  /** The server closed the connection (within the wait) after its answer. */
+  closed: boolean;
+  /** Bytes of the body handed to the socket. */
+  sent: number;
+}
+
+/**
+ * Sends `method path` with a body of `size` bytes (declared by Content-Length, or chunked; asking
+ * to keep the connection alive, or `close`), then reads the answer.
+ */
+function sendWhole(port: number, method: string, path: string, options: { size: number; chunked: boolean; close?: boolean; waitMs?: number }): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const got: Buffer[] = [];
+    let error: string | null = null;
+    const socket = connect(port, "127.0.0.1");
+    let sent = 0;
+    const answer = (): Omit<Exchange, "error" | "closed" | "sent"> & { whole: boolean } => {
+      const text = Buffer.concat(got).toString("latin1");
+      const split = text.indexOf("\r\n\r\n");
+      const [statusLine, ...lines] = (split < 0 ? "" : text.slice(0, split)).split("\r\n");
+      const headers: Record<string, string> = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+      const body = split < 0 ? "" : text.slice(split + 4);
+      const whole = split >= 0 && body.length >= Number(headers["content-length"]);
+      return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? "")?.[1] ?? 0), headers, body, whole };
+    };
+    const finish = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      const { whole: _, ...r } = answer();
+      resolve({ ...r, error, closed, sent });
+    };
+    // A stalled upload, or a connection the server holds open after an answer that said it would close, ends the wait.
+    const timer = setTimeout(() => finish(false), options.waitMs ?? 5000);
+    socket.on("data", (d: Buffer) => {
+      got.push(d);
+      const r = answer();
+      if (r.whole && r.headers.connection !== "close") finish(false); // kept alive: nothing more comes
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message));
+    socket.on("close", () => finish(true));
+    socket.on("connect", async () => {
+      const write = (chunk: string | Buffer): Promise<void> => new Promise((r) => (socket.write(chunk) ? r() : socket.once("drain", r)));
+      await write(`${method} ${path} HTTP/1.1\r\nHost: cashet\r\nContent-Type: application/json\r\n${options.close ? "Connection: close\r\n" : ""}${options.chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${options.size}`}\r\n\r\n`);
+      const piece = Buffer.alloc(64 * 1024, 0x20);
+      while (sent < options.size && !socket.destroyed) {
+        const part = piece.subarray(0, Math.min(piece.length, options.size - sent));
+        sent += part.length;
+        await write(options.chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")]) : part);
+      }
+      if (options.chunked && !socket.destroyed) await write("0\r\n\r\n");
+    });
+  });
+}
+
+describe("request bodies over the limit", () => {
+  // The server in its own process, as cashet serve runs: its stderr is all it logs.
+  const SERVER = `
+    import { serve } from ${JSON.stringify(new URL("../../porcelain/serve.js", import.meta.url).href)};
+    import { MemoryStore } from ${JSON.stringify(new URL("../../plumbing/store/memory.js", import.meta.url).href)};
+    const listening = await serve({ store: new MemoryStore(), tasks: async () => null, port: 0, bodyLimit: 4096, objectLimit: 65536 });
+    process.stdout.write(listening.url + "\\n");
+    process.once("SIGTERM", () => listening.close().then(() => process.exit(0)));
+  `;
+  let child: ChildProcess;
+  let url: string;
+  let port: number;
+  let stderr = "";
+  before(async () => {
+    child = spawn(process.execPath, ["--input-type=module", "-e", SERVER], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr!.on("data", (d: Buffer) => (stderr += d));
+    url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.once("data", (d: Buffer) => resolve(String(d).trim()));
+      child.once("exit", (code) => reject(new Error(`the server exited ${code}: ${stderr}`)));
+    });
+    port = Number(new URL(url).port);
+  });
+  after(async () => {
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  });
+
+  const id = "a".repeat(64);
+  // Every route that reads a body, with the limit it reads up to (4 KiB of JSON; 64 KiB for an object here).
+  const routes: Array<[string, string]> = [
+    ["POST", "/submit"],
+    ["POST", "/gc"],
+    ["POST", "/objects/have"],
+    ["PUT", `/objects/${id}`],
+    ["PUT", `/refs/fp/${id}`],
+    ["PUT", "/refs/pin/release"],
+  ];
+  // Megabytes: more than the sockets buffer, so a server that closes while the client still sends
+  // cuts the client off before it reads the answer.
+  const SIZE = 6 * 1024 * 1024;
+
+  for (const [method, path] of routes) {
+    for (const chunked of [false, true]) {
+      test(`${method} ${path.replace(id, "<id>")} with a ${chunked ? "chunked" : "plain"} body over the limit: 413 with Connection: close, 20 times in a row`, async () => {
+        for (let i = 0; i < 20; i++) {
+          // Every other client asks for the connection to be closed; every fifth body is only just over.
+          const r = await sendWhole(port, method, path, { size: i % 5 === 4 ? 70_000 : SIZE, chunked, close: i % 2 === 1 });
+          const what = `attempt ${i + 1}: ${JSON.stringify({ ...r, body: r.body.slice(0, 120) })}`;
+          assert.equal(r.error, null, what);
+          assert.equal(r.status, 413, what);
+          assert.equal(r.headers.connection, "close", what);
+          assert.equal(JSON.parse(r.body).error.code, "ETOOLARGE", what);
+          assert.match(JSON.parse(r.body).error.message, /over the \d+-byte limit/, what);
+          assert.ok(r.closed, `${what}: the server closes the connection after its answer`);
+        }
+      });
+    }
+  }
+
+  test("a route that reads no body answers as usual when sent one, drained rather than reset: GET /hit (a body takes it off the fast path), GET /healthz", async () => {
+    for (const [path, status] of [[`/hit/fp/${id}`, 404], ["/healthz", 200]] as const) {
+      for (const chunked of [false, true]) {
+        for (let i = 0; i < 20; i++) {
+          const r = await sendWhole(port, "GET", path, { size: i % 5 === 4 ? 70_000 : SIZE, chunked, close: i % 2 === 1 });
+          const what = `GET ${path} ${chunked ? "chunked" : "plain"} attempt ${i + 1}: ${JSON.stringify({ ...r, body: r.body.slice(0, 120) })}`;
+          assert.equal(r.error, null, what);
+          assert.equal(r.status, status, what);
+          assert.deepEqual(JSON.parse(r.body), status === 200 ? { ok: true } : { error: { code: "ENOTFOUND", message: `no completed run at fp/${id}` } }, what);
+        }
+      }
+    }
+  });
+
+  test("a body without end is drained only so far: the 413 goes out at once, and the connection is cut after a bounded read", async () => {
+    // A client that reads while it sends has the answer at once (and stops sending).
+    const early = await new Promise<{ status: number; connection: string | undefined; sent: number }>((resolve, reject) => {
+      const req = request(`${url}/gc`, { method: "POST", headers: { "content-length": String(1024 ** 3) } });
+      let sent = 0;
+      req.on("response", (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, connection: res.headers.connection, sent });
+      });
+      req.on("error", reject);
+      const piece = Buffer.alloc(1024 * 1024, 0x20);
+      const pump = (): void => {
+        while (!req.destroyed && sent < 1024 ** 3) {
+          sent += piece.length;
+          if (!req.write(piece)) return void req.once("drain", pump);
+        }
+      };
+      pump();
+    });
+    assert.equal(early.status, 413);
+    assert.equal(early.connection, "close");
+    assert.ok(early.sent < 1024 ** 3, "answered while the body was still coming");
+    // One that only sends is cut off once the server has read what it will: not a gigabyte.
+    const cut = await sendWhole(port, "POST", "/gc", { size: 1024 ** 3, chunked: false, waitMs: 15_000 });
+    assert.ok(cut.closed, "the server closed the connection");
+    assert.ok(cut.sent < 256 * 1024 ** 2, `the server stopped reading after ${cut.sent} bytes of the 1 GiB it was promised`);
+  });
+
+  test("a chunked body over the limit whose framing then breaks: the one answer is the 413, and the parse error is the client's, not logged", async () => {
+    for (const [method, path] of routes) {
+      const got = await new Promise<string>((resolve) => {
+        let text = "";
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write(`${method} ${path} HTTP/1.1\r\nHost: cashet\r\nTransfer-Encoding: chunked\r\n\r\n${(100_000).toString(16)}\r\n${" ".repeat(100_000)}\r\n`);
+          setTimeout(() => socket.write("not a chunk size\r\n\r\n"), 50); // once the 413 is out
+        });
+        socket.on("data", (d: Buffer) => (text += d));
+        socket.on("error", () => {});
+        socket.on("close", () => resolve(text));
+        setTimeout(() => socket.destroy(), 5000);
+      });
+      assert.match(got, /^HTTP\/1\.1 413 /, `${method} ${path}: ${got.slice(0, 200)}`);
+      assert.equal(got.split("HTTP/1.1 ").length, 2, `${method} ${path}: one answer only: ${got}`);
+    }
+  });
+
+  test("the server keeps serving afterwards and has logged nothing: a client's oversize body is not a server failure", async () => {
+    assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
+    const gc = await fetch(`${url}/gc`, { method: "POST", body: JSON.stringify({ dryRun: true }) });
+    assert.equal(gc.status, 200);
+    assert.deepEqual(await (await fetch(`${url}/objects/have`, { method: "POST", body: JSON.stringify({ ids: [id] }) })).json(), { have: [] });
+    assert.equal(stderr, "");
+  });
 });
