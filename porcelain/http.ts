@@ -12,7 +12,20 @@ import { assertRefName } from "../plumbing/refs.js";
 import { TaskError } from "./run.js";
 
 /** The HTTP status of each error code (the web view answers with the same ones). */
-export const STATUS: Record<string, number> = { EINVALID: 400, EAMBIGUOUS: 400, ENOTFOUND: 404, ETOOLARGE: 413, EUNAUTHORIZED: 401, EFORBIDDEN: 403, ECONFLICT: 409, EMISSING: 409 };
+export const STATUS: Record<string, number> = {
+  EINVALID: 400,
+  EAMBIGUOUS: 400,
+  ENOTFOUND: 404,
+  ETOOLARGE: 413,
+  EUNAUTHORIZED: 401,
+  EFORBIDDEN: 403,
+  ECONFLICT: 409,
+  EMISSING: 409,
+  // the server's store cannot take the run (read-only, full), or a run waited past its limit: try again later
+  EREADONLY: 503,
+  EWAITTIMEOUT: 503,
+  EFULL: 507,
+};
 
 /** Every error as JSON `{error: {code, message}}` with a status that fits, never a stack trace. */
 export async function errors(ctx: Context, next: Next): Promise<void> {
