@@ -110,9 +110,7 @@ async function main(): Promise<void> {
       refs.update(name, next, hasExpected ? expected : undefined),
     "claim.acquire": async (c, key: string, token: string, reclaim: boolean) => {
       if (!reclaim) await afterGrace();
-      const ok = claims.acquire(key, token, c.who);
-      if (ok) c.tokens.add(token);
-      return ok;
+      return grant(c, key, token);
     },
     "claim.release": (c, key: string, token: string) => {
       c.tokens.delete(token);
@@ -141,12 +139,24 @@ async function main(): Promise<void> {
     socket: Socket;
     who: { pid: number; hostname: string };
     tokens: Set<string>;
+    /** Its socket closed: its claims were released, and it gets no new ones. */
+    closed: boolean;
+  }
+
+  // A claim is only ever granted to a connection that is still open. An acquire may answer long
+  // after it arrived (it waits out the grace period); if its process died meanwhile, the close
+  // handler has already released that connection's claims, and a grant now would never be undone.
+  function grant(c: Conn, key: string, token: string): boolean {
+    if (c.closed) return false;
+    const ok = claims.acquire(key, token, c.who);
+    if (ok) c.tokens.add(token);
+    return ok;
   }
 
   const server = createServer((socket) => {
     connections.add(socket);
     armIdle();
-    const conn: Conn = { socket, who: { pid: 0, hostname: "" }, tokens: new Set() };
+    const conn: Conn = { socket, who: { pid: 0, hostname: "" }, tokens: new Set(), closed: false };
     readMessages<Request>(socket, (req) => {
       const fn = ops[req.op];
       if (req.op === "hello") conn.who = { pid: Number(req.args[0]) || 0, hostname: String(req.args[1] ?? "") };
@@ -165,6 +175,7 @@ async function main(): Promise<void> {
     });
     socket.on("error", () => undefined);
     socket.on("close", () => {
+      conn.closed = true;
       connections.delete(socket);
       // The holder's process is gone (or let go of us): its claims are free for the next runner.
       for (const token of conn.tokens) claims.releaseAll(token);

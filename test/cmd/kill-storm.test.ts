@@ -1,0 +1,150 @@
+// `cashet run` processes SIGKILLed at random moments, the index daemon SIGKILLed at random too:
+// no claim outlives its holder (SPEC §8 "no hang"), every call answers afterwards with its value,
+// fsck is clean and no temp file is left behind. Real processes and real signals only.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { FsStore } from "../../plumbing/store/fs/store.js";
+import { CLI } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixtures.js";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const temps: { dir: string; remove: () => void }[] = [];
+const storeDirs: string[] = [];
+
+after(async () => {
+  for (const dir of storeDirs) await new FsStore(dir, { create: false }).stopDaemon().catch(() => undefined);
+  for (const t of temps) t.remove();
+});
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** We SIGKILLed it (before it exited on its own). */
+  killed: boolean;
+  /** It was still running at `limitMs` and was SIGKILLed for that. */
+  hung: boolean;
+  stdout: Buffer;
+  stderr: string;
+  ms: number;
+}
+
+interface Running {
+  /** SIGKILLs it now (if it still runs); true if the signal was sent. */
+  kill(): boolean;
+  done: Promise<Outcome>;
+}
+
+/** `cashet <args>` in a child process, SIGKILLed after `killAfterMs` if given, and as hung after `limitMs`. */
+function start(args: string[], env: Record<string, string>, opts: { killAfterMs?: number; limitMs?: number } = {}): Running {
+  const started = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let stderr = "";
+  let killed = false;
+  let hung = false;
+  child.stdout.on("data", (d: Buffer) => out.push(d));
+  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  const signal = (): boolean => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL");
+  const kill = (): boolean => (killed = signal() || killed);
+  const killTimer = opts.killAfterMs === undefined ? undefined : setTimeout(kill, opts.killAfterMs);
+  const limitTimer = setTimeout(() => (hung = signal()), opts.limitMs ?? 30_000);
+  const done = new Promise<Outcome>((resolve) => {
+    child.on("close", (code, sig) => {
+      clearTimeout(killTimer);
+      clearTimeout(limitTimer);
+      resolve({ code, signal: sig, killed, hung, stdout: Buffer.concat(out), stderr, ms: Date.now() - started });
+    });
+  });
+  return { kill, done };
+}
+
+const cashet = (args: string[], env: Record<string, string>, limitMs?: number): Promise<Outcome> =>
+  start(args, env, limitMs === undefined ? {} : { limitMs }).done;
+
+function daemonPid(store: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(store, "index", "daemon.pid"), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function killDaemon(store: string): number | null {
+  const pid = daemonPid(store);
+  if (pid === null) return null;
+  try {
+    process.kill(pid, "SIGKILL");
+    return pid;
+  } catch {
+    return null; // already gone
+  }
+}
+
+function daemonLog(store: string): string {
+  try {
+    return readFileSync(join(store, "index", "daemon.log"), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function withStore<T>(dir: string, fn: (store: FsStore) => Promise<T>): Promise<T> {
+  const store = new FsStore(dir, { create: false });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function project(label: string): { dir: string; store: string } {
+  const t = tempDir(label);
+  temps.push(t);
+  const store = join(t.dir, ".cashet");
+  storeDirs.push(store);
+  return { dir: t.dir, store };
+}
+
+test("a run SIGKILLed while its acquire waits out a restarted daemon's grace period leaves no claim behind", { timeout: 60_000 }, async () => {
+  const { dir, store } = project("cashet-grace-kill-");
+  const env = { CASHET_CLAIM_GRACE_MS: "3000", CASHET_DAEMON_IDLE_MS: "5000" };
+  const task = join(dir, "t.mjs");
+  writeFileSync(task, "export function f(x){return x+1}\n");
+  const first = await cashet(["run", "--store", store, `${task}#f`, "1"], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout.toString(), "2\n");
+
+  // The daemon dies uncleanly; the next run starts another, which holds acquires back for the
+  // grace period. That run is killed while its acquire waits.
+  const dead = killDaemon(store);
+  assert.ok(dead, "the first run left a daemon");
+  await sleep(300);
+  const waiting = start(["run", "--store", store, `${task}#f`, "2"], env);
+  await until("the restarted daemon", () => /after an unclean exit/.test(daemonLog(store)), 20_000);
+  await sleep(800); // its acquire has arrived and waits for the grace period to end
+  const restarted = daemonPid(store);
+  assert.ok(restarted !== null && restarted !== dead, "a new daemon serves the store");
+  assert.ok(waiting.kill(), "the waiting run was still waiting");
+  await waiting.done;
+  await sleep(1500);
+
+  // Its claim must have died with it: the same call answers once the grace period is over.
+  const again = await cashet(["run", "--store", store, `${task}#f`, "2"], env, 20_000);
+  assert.ok(!again.hung, `the call hung for ${again.ms} ms behind a dead process's claim`);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout.toString(), "3\n");
+  const claims = await withStore(store, (s) => s.claims.list());
+  assert.deepEqual(claims, [], "no claim is left");
+});
