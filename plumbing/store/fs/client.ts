@@ -20,6 +20,8 @@ interface Pending {
   args: unknown[];
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** A re-assertion of a held claim, made afresh on each connection. */
+  reclaim?: boolean;
 }
 
 interface HeldClaim {
@@ -155,22 +157,30 @@ export class DaemonClient {
       if (!this.closed && (this.pending.size > 0 || this.held.size > 0)) this.reconnect();
     });
     send(socket, { id: 0, op: "hello", args: [process.pid, hostname()] });
+    // Reclaims go first, during the new daemon's grace period, before anyone else may acquire —
+    // and before a resent complete of the same claim: after it, a reclaim would take
+    // the claim back for good. Those of an earlier connection are replaced, not resent.
+    for (const [id, p] of this.pending) if (p.reclaim) this.pending.delete(id);
     for (const [token, held] of this.held) {
       if (held.lost || !held.granted) continue;
-      // Reclaims go first, during the new daemon's grace period, before anyone else may acquire.
       const id = ++this.seq;
-      this.pending.set(id, {
+      const reclaim: Pending = {
         op: "claim.acquire",
         args: [held.key, token, true],
+        reclaim: true,
         resolve: (ok) => {
           if (!ok) held.lost = true;
         },
         reject: () => {
           held.lost = true;
         },
-      });
+      };
+      this.pending.set(id, reclaim);
+      send(socket, { id, op: reclaim.op, args: reclaim.args });
     }
-    for (const [id, p] of [...this.pending].sort(([a], [b]) => a - b)) send(socket, { id, op: p.op, args: p.args });
+    for (const [id, p] of [...this.pending].sort(([a], [b]) => a - b)) {
+      if (!p.reclaim) send(socket, { id, op: p.op, args: p.args });
+    }
     this.refSocket();
   }
 
