@@ -3,7 +3,7 @@
 // fsck is clean and no temp file is left behind. Real processes and real signals only.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
@@ -147,4 +147,40 @@ test("a run SIGKILLed while its acquire waits out a restarted daemon's grace per
   assert.equal(again.stdout.toString(), "3\n");
   const claims = await withStore(store, (s) => s.claims.list());
   assert.deepEqual(claims, [], "no claim is left");
+});
+
+/** Pids of the index daemons serving `store` right now (from /proc: only those of this store). */
+function daemonsOf(store: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (argv.some((a) => a.endsWith("daemon.js")) && argv.includes(store)) pids.push(Number(name));
+    } catch {}
+  }
+  return pids;
+}
+
+test("a run whose index daemon is SIGKILLed while it starts starts another, and answers", { timeout: 60_000, skip: process.platform !== "linux" }, async () => {
+  const { dir, store } = project("cashet-start-kill-");
+  const task = join(dir, "t.mjs");
+  writeFileSync(task, "export function f(x){return x+1}\n");
+  const run = start(["run", "--store", store, `${task}#f`, "1"], { CASHET_DAEMON_IDLE_MS: "3000" }, { limitMs: 30_000 });
+  // The first two daemons die as soon as they appear, before they can say they are ready.
+  const killed = new Set<number>();
+  let finished = false;
+  void run.done.then(() => (finished = true));
+  while (killed.size < 2 && !finished) {
+    for (const pid of daemonsOf(store)) {
+      if (killed.has(pid)) continue;
+      process.kill(pid, "SIGKILL");
+      killed.add(pid);
+    }
+    await sleep(2);
+  }
+  const o = await run.done;
+  assert.equal(killed.size, 2, "two starting daemons were killed");
+  assert.equal(o.code, 0, o.stderr);
+  assert.equal(o.stdout.toString(), "2\n");
 });

@@ -216,6 +216,11 @@ export class DaemonClient {
       if (attempt % 20 === 0) {
         const word = await startDaemon(this.dir);
         if (word === "ready") continue;
+        // Ours died of a signal before it could answer (killed, not broken): start another now.
+        if (word === "killed") {
+          attempt = -1;
+          continue;
+        }
         // "locked" means another daemon is starting: keep knocking. A failed start will fail
         // again; say so now rather than after the whole timeout.
         if (word === "failed") {
@@ -244,7 +249,7 @@ function tryConnect(address: string): Promise<Socket> {
   });
 }
 
-/** Spawns a detached daemon and waits for its first word: ready, locked (another one runs) or failed. */
+/** Spawns a detached daemon and waits for its first word: ready, locked (another one runs), failed, or killed (by a signal, before a word). */
 function startDaemon(dir: string): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [DAEMON_SCRIPT, dir], {
@@ -267,7 +272,7 @@ function startDaemon(dir: string): Promise<string> {
       if (out.includes("\n")) finish(out.trim().split("\n")[0]!);
     });
     child.once("error", () => finish("failed"));
-    child.once("exit", () => finish(out.trim() || "failed"));
+    child.once("exit", (_code, signal) => finish(out.trim() || (signal ? "killed" : "failed")));
   });
 }
 
