@@ -3,8 +3,9 @@
 // fsck is clean and no temp file is left behind. Real processes and real signals only.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { CLI } from "../helpers/cli.js";
@@ -100,6 +101,23 @@ async function until(what: string, fn: () => boolean, timeoutMs: number): Promis
   }
 }
 
+/** Temp files under the store's tmp/, with their ages. */
+function temporaries(store: string): { name: string; ageMs: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(store, "tmp"));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      return [{ name, ageMs: Date.now() - statSync(join(store, "tmp", name)).mtimeMs }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 async function withStore<T>(dir: string, fn: (store: FsStore) => Promise<T>): Promise<T> {
   const store = new FsStore(dir, { create: false });
   try {
@@ -183,4 +201,45 @@ test("a run whose index daemon is SIGKILLed while it starts starts another, and 
   assert.equal(killed.size, 2, "two starting daemons were killed");
   assert.equal(o.code, 0, o.stderr);
   assert.equal(o.stdout.toString(), "2\n");
+});
+
+test("the temp file of a writer SIGKILLed mid-write is removed by the index daemon; a live writer's is kept", { timeout: 60_000 }, async () => {
+  const { dir, store } = project("cashet-dead-writer-");
+  const env = { CASHET_TEMP_QUIET_MS: "500", CASHET_DAEMON_IDLE_MS: "20000" };
+  const task = join(dir, "t.mjs");
+  writeFileSync(task, "export function f(x){return x+1}\n");
+  assert.equal((await cashet(["run", "--store", store, `${task}#f`, "1"], env)).code, 0); // the store and its daemon
+
+  // A writer streaming a large object into the store, SIGKILLed halfway.
+  const objects = pathToFileURL(fileURLToPath(new URL("../../plumbing/store/fs/objects.js", import.meta.url))).href;
+  const writer = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const { FsObjects } = await import(${JSON.stringify(objects)});
+       const w = await new FsObjects(${JSON.stringify(store)}).writer();
+       await w.write(Buffer.alloc(1 << 20, 7));
+       console.log("halfway");
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((resolve) => writer.stdout.on("data", (d: Buffer) => d.toString().includes("halfway") && resolve()));
+  const left = temporaries(store).map((f) => f.name);
+  assert.equal(left.length, 1, `the writer has its temp file: ${JSON.stringify(left)}`);
+  assert.ok(left[0]!.startsWith(`${writer.pid}-`));
+  const exited = new Promise((r) => writer.once("close", r));
+  writer.kill("SIGKILL");
+  await exited;
+
+  // This process writes too, and is alive: its temp file must stay however old it gets.
+  const mine = join(store, "tmp", `${process.pid}-0123456789abcdef.tmp`);
+  writeFileSync(mine, "in progress");
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(mine, past, past);
+
+  await until("the dead writer's temp file to go", () => !existsSync(join(store, "tmp", left[0]!)), 15_000);
+  assert.ok(existsSync(mine), "a live writer's temp file is kept");
+  unlinkSync(mine);
 });

@@ -13,6 +13,7 @@ import { FsObjects } from "./objects.js";
 import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from "./layout.js";
 import { readMessages, send, type Request } from "./protocol.js";
 import { RefWriter } from "./refs.js";
+import { sweepDeadWriters, TEMP_QUIET_MS } from "./sweep.js";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -86,6 +87,14 @@ async function main(): Promise<void> {
     clearTimeout(idleTimer);
     if (connections.size === 0) idleTimer = setTimeout(() => void shutdown("idle"), IDLE_MS);
   };
+  // Temp files of writers that died (SIGKILLed mid-write): removed at start, as they come of
+  // age while we run, and before we exit.
+  const sweep = async (): Promise<void> => {
+    const removed = await sweepDeadWriters(dir!).catch(() => []);
+    if (removed.length) log(`removed ${removed.length} temp file(s) of dead writers`);
+  };
+  const sweeper = setInterval(() => void sweep(), TEMP_QUIET_MS);
+  sweeper.unref();
   const afterGrace = async (): Promise<void> => {
     const wait = graceUntil - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -188,6 +197,8 @@ async function main(): Promise<void> {
     shuttingDown = true;
     server.close();
     for (const s of connections) s.destroy();
+    clearInterval(sweeper);
+    await sweep();
     // The pid file goes first, and only if it is ours: once the LevelDB lock is released a
     // successor may start and write its own, which must survive us.
     try {
@@ -213,6 +224,7 @@ async function main(): Promise<void> {
     log(`listening${unclean ? ` (after an unclean exit; claim grace ${GRACE_MS} ms)` : ""}`);
     announce("ready");
     armIdle();
+    void sweep();
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
