@@ -243,3 +243,87 @@ test("the temp file of a writer SIGKILLed mid-write is removed by the index daem
   assert.ok(existsSync(mine), "a live writer's temp file is kept");
   unlinkSync(mine);
 });
+
+/**
+ * A run that stores its commit and is SIGKILLed before telling the index, as the child process
+ * `node -e` of this script: with `claim`, holding the claim on the commit's fingerprint over the
+ * daemon; without, touching files only (a run whose daemon was down). Resolves with the commit id
+ * once it is stored; the child is dead by then.
+ */
+async function diesAfterStoring(store: string, seed: string, withClaim: boolean): Promise<string> {
+  const url = (p: string): string => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const { FsStore } = await import(${url("../../plumbing/store/fs/store.js")});
+       const { FsObjects } = await import(${url("../../plumbing/store/fs/objects.js")});
+       const { ObjectDb } = await import(${url("../../plumbing/objects.js")});
+       const { makeRecord } = await import(${url("../helpers/fixtures.js")});
+       const seed = ${JSON.stringify(seed)};
+       const record0 = makeRecord({ seed });
+       let objects;
+       if (${withClaim}) {
+         const store = new FsStore(${JSON.stringify(store)});
+         if (!(await store.claims.tryAcquire(record0.fingerprint))) throw new Error("claim taken");
+         objects = store.objects;
+       } else {
+         objects = new FsObjects(${JSON.stringify(store)});
+       }
+       const db = new ObjectDb(objects);
+       const blob = await db.putBlob(Buffer.alloc(5000, 3));
+       const put = await db.putCommit(makeRecord({ seed, outputId: blob.id, outputSize: 5000 }));
+       console.log(put.id);
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const id = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.trim());
+    });
+    child.once("exit", (code) => reject(new Error(`the run exited (${code}) before storing its commit`)));
+  });
+  const exited = new Promise((r) => child.once("close", r));
+  child.kill("SIGKILL");
+  await exited;
+  return id;
+}
+
+async function untilIndexed(store: string, id: string, timeoutMs: number): Promise<number> {
+  const began = Date.now();
+  await withStore(store, async (s) => {
+    while ((await s.index.entry(id)) === null) {
+      if (Date.now() - began > timeoutMs) throw new Error(`commit ${id.slice(0, 12)} was not indexed within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  });
+  return Date.now() - began;
+}
+
+test("a commit stored by a claim holder SIGKILLed before completing is indexed by the daemon", { timeout: 60_000 }, async () => {
+  const { store } = project("cashet-stray-holder-");
+  const id = await diesAfterStoring(store, "holder", true);
+  await untilIndexed(store, id, 10_000);
+  const fsck = await cashet(["fsck", "--json", "--store", store], {}, 30_000);
+  assert.equal(fsck.code, 0, fsck.stdout.toString() + fsck.stderr);
+});
+
+test("a commit stored while the daemon was down, by a run SIGKILLed with the daemon, is indexed by the next daemon", { timeout: 60_000 }, async () => {
+  const { store } = project("cashet-stray-both-");
+  const env = { CASHET_CLAIM_GRACE_MS: "500", CASHET_DAEMON_IDLE_MS: "5000" };
+  await new FsStore(store).close(); // an empty store
+  assert.equal((await cashet(["log", "--store", store], env)).code, 0); // a daemon
+  const first = daemonPid(store);
+  const id = await diesAfterStoring(store, "no-daemon", false);
+  assert.ok(first !== null && killDaemon(store) === first);
+  await sleep(200);
+  assert.equal((await cashet(["log", "--store", store], env)).code, 0); // the next daemon
+  assert.notEqual(daemonPid(store), first);
+  await untilIndexed(store, id, 10_000);
+  const fsck = await cashet(["fsck", "--json", "--store", store], env, 30_000);
+  assert.equal(fsck.code, 0, fsck.stdout.toString() + fsck.stderr);
+});
