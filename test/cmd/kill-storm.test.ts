@@ -383,7 +383,7 @@ test("a storm of SIGKILLed runs and daemons leaves no stuck claim, no temp file,
   }, 250);
   watcher.unref();
 
-  // The daemon is SIGKILLed every 1–2 s until the finale, and once as it begins: no faster than
+  // The daemon is SIGKILLed every 1–1.8 s until the finale, and once as it begins: no faster than
   // its grace period, or it would hold every acquire back for as long as it kept dying.
   const daemonKills: number[] = [];
   const killTheDaemon = (): void => {
@@ -393,7 +393,7 @@ test("a storm of SIGKILLed runs and daemons leaves no stuck claim, no temp file,
   let next = 0;
   const killer = (async () => {
     for (;;) {
-      await sleep(1000 + random() * 1000);
+      await sleep(1000 + random() * 800);
       if (next >= RUNS - FINALE) break;
       killTheDaemon();
     }
@@ -404,10 +404,10 @@ test("a storm of SIGKILLed runs and daemons leaves no stuck claim, no temp file,
     while (next < RUNS) {
       if (next++ === RUNS - FINALE) killTheDaemon();
       const k = keys[Math.floor(random() * keys.length)]!;
-      const force = random() < 0.6;
+      const force = random() < 0.7;
       // Early (starting, hashing, a hit), late (waiting, running, publishing), or never.
       const when = random();
-      const killAfterMs = when < 0.55 ? 20 + random() * 330 : when < 0.95 ? 350 + random() * 850 : undefined;
+      const killAfterMs = when < 0.6 ? 20 + random() * 230 : when < 0.95 ? 250 + random() * 750 : undefined;
       const o = await start(args(k, force), env, killAfterMs === undefined ? {} : { killAfterMs }).done;
       outcomes.push({ k, o });
     }
