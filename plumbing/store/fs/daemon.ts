@@ -113,14 +113,19 @@ async function main(): Promise<void> {
   // between storing its commit and completing, perhaps while no daemon ran. Looked for after an
   // unclean start (from the horizon, once holders have re-asserted and resent) and when a
   // connection closes holding claims (from its grants), and indexed, as `fsck --repair` would.
-  const strays = new StrayCommits(dir!, index, ({ since, began, found }) => {
-    if (found.length) log(`indexed ${found.length} commit(s) stored by runs that died before indexing them`);
-    if (since > horizon - STRAY_SLACK_MS || shuttingDown) return;
-    horizon = began;
-    try {
-      if (readFileSync(pidFile, "utf8").trim() === String(process.pid)) utimesSync(pidFile, began / 1000, began / 1000);
-    } catch {}
-  });
+  const strays = new StrayCommits(
+    dir!,
+    index,
+    ({ since, began, found }) => {
+      if (found.length) log(`indexed ${found.length} commit(s) stored by runs that died before indexing them`);
+      if (since > horizon - STRAY_SLACK_MS || shuttingDown) return;
+      horizon = began;
+      try {
+        if (readFileSync(pidFile, "utf8").trim() === String(process.pid)) utimesSync(pidFile, began / 1000, began / 1000);
+      } catch {}
+    },
+    (err) => log(`looking for commits of dead runs failed: ${err.message}`),
+  );
   if (unclean) strays.lookFrom(horizon - STRAY_SLACK_MS, GRACE_MS);
   const afterGrace = async (): Promise<void> => {
     const wait = graceUntil - Date.now();

@@ -93,6 +93,7 @@ export class StrayCommits {
     private readonly dir: string,
     private readonly index: StrayIndex,
     private readonly onLook: (look: StrayLook) => void,
+    private readonly onError: (err: Error) => void,
   ) {}
 
   /** Looks, in `delayMs`, at the commits stored since `since` (ms). */
@@ -103,7 +104,7 @@ export class StrayCommits {
       this.timer = undefined;
       this.looking = true;
       this.look()
-        .then(this.onLook, () => undefined)
+        .then(this.onLook, this.onError)
         .finally(() => {
           this.looking = false;
           if (this.from !== Infinity) this.lookFrom(this.from, 0);
