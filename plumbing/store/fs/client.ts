@@ -20,6 +20,8 @@ interface Pending {
   args: unknown[];
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** A re-assertion of a held claim, made afresh on each connection. */
+  reclaim?: boolean;
 }
 
 interface HeldClaim {
@@ -155,22 +157,30 @@ export class DaemonClient {
       if (!this.closed && (this.pending.size > 0 || this.held.size > 0)) this.reconnect();
     });
     send(socket, { id: 0, op: "hello", args: [process.pid, hostname()] });
+    // Reclaims go first, during the new daemon's grace period, before anyone else may acquire —
+    // and before a resent complete of the same claim: after it, a reclaim would take
+    // the claim back for good. Those of an earlier connection are replaced, not resent.
+    for (const [id, p] of this.pending) if (p.reclaim) this.pending.delete(id);
     for (const [token, held] of this.held) {
       if (held.lost || !held.granted) continue;
-      // Reclaims go first, during the new daemon's grace period, before anyone else may acquire.
       const id = ++this.seq;
-      this.pending.set(id, {
+      const reclaim: Pending = {
         op: "claim.acquire",
         args: [held.key, token, true],
+        reclaim: true,
         resolve: (ok) => {
           if (!ok) held.lost = true;
         },
         reject: () => {
           held.lost = true;
         },
-      });
+      };
+      this.pending.set(id, reclaim);
+      send(socket, { id, op: reclaim.op, args: reclaim.args });
     }
-    for (const [id, p] of [...this.pending].sort(([a], [b]) => a - b)) send(socket, { id, op: p.op, args: p.args });
+    for (const [id, p] of [...this.pending].sort(([a], [b]) => a - b)) {
+      if (!p.reclaim) send(socket, { id, op: p.op, args: p.args });
+    }
     this.refSocket();
   }
 
@@ -206,6 +216,11 @@ export class DaemonClient {
       if (attempt % 20 === 0) {
         const word = await startDaemon(this.dir);
         if (word === "ready") continue;
+        // Ours died of a signal before it could answer (killed, not broken): start another now.
+        if (word === "killed") {
+          attempt = -1;
+          continue;
+        }
         // "locked" means another daemon is starting: keep knocking. A failed start will fail
         // again; say so now rather than after the whole timeout.
         if (word === "failed") {
@@ -234,7 +249,7 @@ function tryConnect(address: string): Promise<Socket> {
   });
 }
 
-/** Spawns a detached daemon and waits for its first word: ready, locked (another one runs) or failed. */
+/** Spawns a detached daemon and waits for its first word: ready, locked (another one runs), failed, or killed (by a signal, before a word). */
 function startDaemon(dir: string): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [DAEMON_SCRIPT, dir], {
@@ -257,7 +272,7 @@ function startDaemon(dir: string): Promise<string> {
       if (out.includes("\n")) finish(out.trim().split("\n")[0]!);
     });
     child.once("error", () => finish("failed"));
-    child.once("exit", () => finish(out.trim() || "failed"));
+    child.once("exit", (_code, signal) => finish(out.trim() || (signal ? "killed" : "failed")));
   });
 }
 

@@ -3,7 +3,7 @@
 // so no caller stalls behind someone's CPU-bound function. Started on demand by FsStore
 // (client.ts), it exits when idle; if it dies, the next caller starts another and everyone
 // reconnects. Usage: node daemon.js <absolute store dir>
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { ClassicLevel } from "classic-level";
 import { ClaimTable } from "../../claims.js";
@@ -13,6 +13,7 @@ import { FsObjects } from "./objects.js";
 import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from "./layout.js";
 import { readMessages, send, type Request } from "./protocol.js";
 import { RefWriter } from "./refs.js";
+import { StrayCommits, sweepDeadWriters, TEMP_QUIET_MS } from "./recover.js";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -22,6 +23,11 @@ if (!dir) {
 const IDLE_MS = Number(process.env.CASHET_DAEMON_IDLE_MS ?? 30_000);
 /** After an unclean restart, claim holders get this long to re-assert their claims. */
 const GRACE_MS = Number(process.env.CASHET_CLAIM_GRACE_MS ?? 1_500);
+/**
+ * How long before a dead holder's grant, or a dead daemon's start, its run may have stored its
+ * commit: a run that lost its daemon keeps running, and stores its commit while it reconnects.
+ */
+const STRAY_SLACK_MS = 10_000;
 
 function log(line: string): void {
   try {
@@ -66,8 +72,17 @@ async function main(): Promise<void> {
     announce("failed");
     process.exit(1);
   }
-  const unclean = existsSync(daemonPidFile(dir!));
-  writeFileSync(daemonPidFile(dir!), `${process.pid}\n`);
+  // The pid file's mtime is the horizon of stray commits: every commit stored before it was
+  // indexed or looked at. A daemon that died uncleanly left its own start there; we keep it until
+  // we have looked (we may die first), then move it to when we began looking.
+  const pidFile = daemonPidFile(dir!);
+  let horizon = Date.now();
+  try {
+    horizon = statSync(pidFile).mtimeMs;
+  } catch {}
+  const unclean = existsSync(pidFile);
+  writeFileSync(pidFile, `${process.pid}\n`);
+  if (unclean) utimesSync(pidFile, horizon / 1000, horizon / 1000);
   const graceUntil = unclean ? Date.now() + GRACE_MS : 0;
   const objects = new ObjectDb(new FsObjects(dir!));
   const index = new IndexDb(level as unknown as KvDb, objects);
@@ -86,6 +101,32 @@ async function main(): Promise<void> {
     clearTimeout(idleTimer);
     if (connections.size === 0) idleTimer = setTimeout(() => void shutdown("idle"), IDLE_MS);
   };
+  // Temp files of writers that died (SIGKILLed mid-write): removed at start, as they come of
+  // age while we run, and before we exit.
+  const sweep = async (): Promise<void> => {
+    const removed = await sweepDeadWriters(dir!).catch(() => []);
+    if (removed.length) log(`removed ${removed.length} temp file(s) of dead writers`);
+  };
+  const sweeper = setInterval(() => void sweep(), TEMP_QUIET_MS);
+  sweeper.unref();
+  // Commits stored by runs that died before the index heard of them: a claim holder SIGKILLed
+  // between storing its commit and completing, perhaps while no daemon ran. Looked for after an
+  // unclean start (from the horizon, once holders have re-asserted and resent) and when a
+  // connection closes holding claims (from its grants), and indexed, as `fsck --repair` would.
+  const strays = new StrayCommits(
+    dir!,
+    index,
+    ({ since, began, found }) => {
+      if (found.length) log(`indexed ${found.length} commit(s) stored by runs that died before indexing them`);
+      if (since > horizon - STRAY_SLACK_MS || shuttingDown) return;
+      horizon = began;
+      try {
+        if (readFileSync(pidFile, "utf8").trim() === String(process.pid)) utimesSync(pidFile, began / 1000, began / 1000);
+      } catch {}
+    },
+    (err) => log(`looking for commits of dead runs failed: ${err.message}`),
+  );
+  if (unclean) strays.lookFrom(horizon - STRAY_SLACK_MS, GRACE_MS);
   const afterGrace = async (): Promise<void> => {
     const wait = graceUntil - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -95,7 +136,10 @@ async function main(): Promise<void> {
     hello: () => ({ pid: process.pid }),
     info: () => ({ pid: process.pid, dir, connections: connections.size, claims: claims.list() }),
     "index.addCommit": (_c, id: string) => index.addCommit(id),
-    "index.removeCommit": (_c, id: string) => index.removeCommit(id),
+    "index.removeCommit": (_c, id: string) => {
+      strays.removed(id);
+      return index.removeCommit(id);
+    },
     "index.addBlob": (_c, id: string) => index.addBlob(id),
     "index.removeBlob": (_c, id: string) => index.removeBlob(id),
     "index.entry": (_c, id: string) => index.entry(id),
@@ -110,9 +154,7 @@ async function main(): Promise<void> {
       refs.update(name, next, hasExpected ? expected : undefined),
     "claim.acquire": async (c, key: string, token: string, reclaim: boolean) => {
       if (!reclaim) await afterGrace();
-      const ok = claims.acquire(key, token, c.who);
-      if (ok) c.tokens.add(token);
-      return ok;
+      return grant(c, key, token);
     },
     "claim.release": (c, key: string, token: string) => {
       c.tokens.delete(token);
@@ -140,13 +182,26 @@ async function main(): Promise<void> {
   interface Conn {
     socket: Socket;
     who: { pid: number; hostname: string };
-    tokens: Set<string>;
+    /** The claims it holds: token → when granted. */
+    tokens: Map<string, number>;
+    /** Its socket closed: its claims were released, and it gets no new ones. */
+    closed: boolean;
+  }
+
+  // A claim is only ever granted to a connection that is still open. An acquire may answer long
+  // after it arrived (it waits out the grace period); if its process died meanwhile, the close
+  // handler has already released that connection's claims, and a grant now would never be undone.
+  function grant(c: Conn, key: string, token: string): boolean {
+    if (c.closed) return false;
+    const ok = claims.acquire(key, token, c.who);
+    if (ok && !c.tokens.has(token)) c.tokens.set(token, Date.now());
+    return ok;
   }
 
   const server = createServer((socket) => {
     connections.add(socket);
     armIdle();
-    const conn: Conn = { socket, who: { pid: 0, hostname: "" }, tokens: new Set() };
+    const conn: Conn = { socket, who: { pid: 0, hostname: "" }, tokens: new Map(), closed: false };
     readMessages<Request>(socket, (req) => {
       const fn = ops[req.op];
       if (req.op === "hello") conn.who = { pid: Number(req.args[0]) || 0, hostname: String(req.args[1] ?? "") };
@@ -165,9 +220,12 @@ async function main(): Promise<void> {
     });
     socket.on("error", () => undefined);
     socket.on("close", () => {
+      conn.closed = true;
       connections.delete(socket);
-      // The holder's process is gone (or let go of us): its claims are free for the next runner.
-      for (const token of conn.tokens) claims.releaseAll(token);
+      // The holder's process is gone (or let go of us): its claims are free for the next runner,
+      // and a commit its run stored but never completed is indexed.
+      for (const token of conn.tokens.keys()) claims.releaseAll(token);
+      if (conn.tokens.size) strays.lookFrom(Math.min(...conn.tokens.values()) - STRAY_SLACK_MS, 200);
       armIdle();
     });
   });
@@ -177,6 +235,9 @@ async function main(): Promise<void> {
     shuttingDown = true;
     server.close();
     for (const s of connections) s.destroy();
+    clearInterval(sweeper);
+    strays.stop();
+    await sweep();
     // The pid file goes first, and only if it is ours: once the LevelDB lock is released a
     // successor may start and write its own, which must survive us.
     try {
@@ -202,6 +263,7 @@ async function main(): Promise<void> {
     log(`listening${unclean ? ` (after an unclean exit; claim grace ${GRACE_MS} ms)` : ""}`);
     announce("ready");
     armIdle();
+    void sweep();
   });
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -26,9 +26,15 @@ export function ensureDir(path: string): void {
   madeDirs.add(path);
 }
 
-/** A unique temp path inside `tmp`. */
+/** A unique temp path inside `tmp`, named after the writing process (see `tempWriter`). */
 export function tempPath(tmp: string): string {
   return join(tmp, `${process.pid}-${randomBytes(8).toString("hex")}.tmp`);
+}
+
+/** The pid of the process that named temp file `name` (a base name), or null if `tempPath` did not. */
+export function tempWriter(name: string): number | null {
+  const m = /^(\d+)-[0-9a-f]{16}\.tmp$/.exec(name);
+  return m ? Number(m[1]) : null;
 }
 
 /** Writes `bytes` to `path` atomically through a temp file in `tmp`; on any failure the temp file is gone. */
