@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, test } from "node:test";
 import { FsStore } from "../../plumbing/store/fs/store.js";
 import { CLI } from "../helpers/cli.js";
-import { tempDir } from "../helpers/fixtures.js";
+import { seeded, tempDir } from "../helpers/fixtures.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const temps: { dir: string; remove: () => void }[] = [];
@@ -328,17 +328,6 @@ test("a commit stored while the daemon was down, by a run SIGKILLed with the dae
   assert.equal(fsck.code, 0, fsck.stdout.toString() + fsck.stderr);
 });
 
-/** mulberry32: a small seeded generator, so a failing storm can be replayed (CASHET_STORM_SEED). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Each key's result: incompressible bytes derived from the key, 100 KB to 2 MB, so its blob goes
 // to the store through a temp file of that size (once per key: equal results share one blob).
