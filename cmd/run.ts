@@ -1,4 +1,5 @@
 // cashet run <file>[#export] [args…]
+import { createRequire } from "node:module";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
 import { redisUrl, storeDir } from "../plumbing/store/open.js";
@@ -6,7 +7,7 @@ import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
 import { run, formatWait, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
 import type { ClaimInfo } from "../plumbing/store/types.js";
 import { parseSeconds } from "../plumbing/units.js";
-import { statusLine } from "./progress.js";
+import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
 import { splitTarget } from "./hash-fn.js";
 import { EXIT, parse, withStore, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
@@ -179,7 +180,8 @@ function wholeNumber(v: string | undefined, flag: string): number | undefined {
  * runs it and for how long, kept current each second and erased when the wait ends; nothing on a pipe.
  */
 function showWait(holder: ClaimInfo | null): () => void {
-  const line = statusLine();
+  // loaded only when a call waits: a hit never pays for it
+  const line = (createRequire(import.meta.url)("./progress.js") as typeof Progress).statusLine();
   const say = (): void =>
     line.set(
       holder

@@ -5,7 +5,6 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { claimHolder } from "../plumbing/claims.js";
 import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
@@ -177,6 +176,7 @@ class Waiting {
   /** Waits until the current holder lets go (released, or died); `calledAt` is when this call began. */
   async wait(calledAt: number): Promise<void> {
     const { store, fingerprint, name, options } = this;
+    const { claimHolder } = await import("../plumbing/claims.js"); // only a waiting call needs it
     const holder = await claimHolder(store.claims, fingerprint);
     // Its run began when it claimed, so a failed commit of this call from then on is that run's.
     // A holder already gone let go between our claim and our question: a run that ended after this call began.
