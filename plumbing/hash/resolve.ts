@@ -114,7 +114,7 @@ function resolveFresh(fromFile: string, specifier: string, kind: ImportKind): Re
 const MARKER = `${sep}node_modules${sep}`;
 
 /** The installed package a path lies in (its root directory and name), or null for source. */
-function packageOf(path: string): { root: string; name: string } | null {
+export function packageOf(path: string): { root: string; name: string } | null {
   const at = path.lastIndexOf(MARKER);
   if (at < 0) return null;
   const rest = path.slice(at + MARKER.length).split(sep);
@@ -134,18 +134,23 @@ function classify(path: string, fromFile: string): Resolved {
 
 const packages = new Map<string, Extract<Resolved, { kind: "package" }>>();
 
+/** The version in the package.json at `root` ("0.0.0" when it names none), or null when there is none to read. */
+export function packageVersion(root: string): string | null {
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "0.0.0";
+  } catch {
+    return null;
+  }
+}
+
 /** name@version and the lockfile's integrity of the package installed at `root`. */
-function packageAt(root: string, name: string): Extract<Resolved, { kind: "package" }> {
+export function packageAt(root: string, name: string): Extract<Resolved, { kind: "package" }> {
   const known = packages.get(root);
   if (known) return known;
   const warnings: string[] = [];
-  let version: string | null = null;
-  try {
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: unknown };
-    version = typeof pkg.version === "string" ? pkg.version : "0.0.0";
-  } catch {
-    warnings.push(`package "${name}" has no readable package.json; its version is not tracked`);
-  }
+  const version = packageVersion(root);
+  if (version === null) warnings.push(`package "${name}" has no readable package.json; its version is not tracked`);
   let integrity: string | null = null;
   if (version !== null) {
     // loaded when a package is first met: a function importing none never pays for it

@@ -13,6 +13,7 @@ import { types } from "node:util";
 import { hashExportedFunction, hashSourceInModule, hashTopLevelFunction, type Component, type FunctionHash } from "./function.js";
 import { hashArgs, IDENTITY, type Identified } from "./args.js";
 import { analyseFunctionSource, loadModule } from "./module.js";
+import { packageAt, packageOf as installedPackageOf, packageVersion } from "./resolve.js";
 
 export interface RuntimeFunctionHash extends FunctionHash {
   /**
@@ -378,7 +379,7 @@ interface Foreign {
   id: string;
   /** What a warning calls it: `ioredis@5.4.1`, `node:net`. */
   origin: string;
-  package: { name: string; version: string } | null;
+  package: ForeignPackage | null;
   /** cashet's own code (its Client, stores, executors): handles by design, never warned about. */
   own: boolean;
 }
@@ -404,7 +405,9 @@ function foreignFunction(fn: Function): Foreign | null {
       const pkg = file ? packageOf(file) : null;
       if (pkg && file && location) {
         const where = `${relative(pkg.root, file).split(sep).join("/")}:${location.lineNumber + 1}:${location.columnNumber + 1}`;
-        answer = { id: `npm:${pkg.name}@${pkg.version}/${where}#${name}`, origin: `${pkg.name}@${pkg.version}`, package: pkg, own: pkg.own };
+        // the lockfile's integrity too: a re-published tarball at the same version is other code
+        const id = `npm:${pkg.name}@${pkg.version}${pkg.integrity ? ` ${pkg.integrity}` : ""}/${where}#${name}`;
+        answer = { id, origin: `${pkg.name}@${pkg.version}`, package: pkg, own: pkg.own };
       }
     }
   }
@@ -420,7 +423,7 @@ function foreignHash(foreign: Foreign, name: string): RuntimeFunctionHash {
     hash,
     name,
     file: "",
-    components: pkg ? [{ kind: "package", key: `npm:${pkg.name}@${pkg.version}`, name: pkg.name, hash: pkg.version }] : [],
+    components: pkg ? [{ kind: "package", key: `npm:${pkg.name}@${pkg.version}`, name: pkg.name, hash: pkg.version, ...(pkg.integrity ? { integrity: pkg.integrity } : {}) }] : [],
     warnings: [],
     untracked: [],
     via: pkg ? "package" : "builtin",
@@ -428,43 +431,28 @@ function foreignHash(foreign: Foreign, name: string): RuntimeFunctionHash {
   };
 }
 
-const NODE_MODULES = `${sep}node_modules${sep}`;
 // This file's tree: plumbing/hash/runtime.{ts,js} under the package root (or its dist/).
 const OWN_BASE = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const OWN_DIRS = ["cmd", "lib", "plumbing", "porcelain"].map((d) => join(OWN_BASE, d) + sep);
-const packageInfo = new Map<string, { name: string; version: string }>();
 
-/** The installed package `file` belongs to, or cashet itself when it is cashet's own code; else null. */
-function packageOf(file: string): { root: string; name: string; version: string; own: boolean } | null {
-  const at = file.lastIndexOf(NODE_MODULES);
-  if (at >= 0) {
-    const parts = file.slice(at + NODE_MODULES.length).split(sep);
-    const depth = parts[0]!.startsWith("@") ? 2 : 1;
-    if (parts.length > depth) {
-      const root = file.slice(0, at + NODE_MODULES.length) + parts.slice(0, depth).join(sep);
-      const info = readPackage(root, parts.slice(0, depth).join("/"));
-      return { root, ...info, own: info.name === "cashet" };
-    }
+type ForeignPackage = { root: string; name: string; version: string; integrity: string | null; own: boolean };
+
+/**
+ * The installed package `file` belongs to (name, version and lockfile integrity, as the static
+ * hash counts a package import: resolve.ts), or cashet itself when it is cashet's own code; else null.
+ */
+function packageOf(file: string): ForeignPackage | null {
+  const installed = installedPackageOf(file);
+  if (installed) {
+    const p = packageAt(installed.root, installed.name);
+    return { root: installed.root, name: p.name, version: p.version ?? "0.0.0", integrity: p.integrity, own: p.name === "cashet" };
   }
   if (OWN_DIRS.some((d) => file.startsWith(d))) {
     // Run from its own checkout: the package root holds the package.json (above dist/ when built).
     const root = existsSync(join(OWN_BASE, "package.json")) ? OWN_BASE : dirname(OWN_BASE);
-    return { root, ...readPackage(root, "cashet"), own: true };
+    return { root, name: "cashet", version: packageVersion(root) ?? "0.0.0", integrity: null, own: true };
   }
   return null;
-}
-
-function readPackage(root: string, fallbackName: string): { name: string; version: string } {
-  let info = packageInfo.get(root);
-  if (!info) {
-    info = { name: fallbackName, version: "0.0.0" };
-    try {
-      const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
-      info = { name: typeof pkg.name === "string" ? pkg.name : fallbackName, version: typeof pkg.version === "string" ? pkg.version : "0.0.0" };
-    } catch {} // no package.json: the directory name, version unknown
-    packageInfo.set(root, info);
-  }
-  return info;
 }
 
 /** The class an object was made by, when a package or Node defines it. */

@@ -133,9 +133,13 @@ describe("runtime hashing: warnings, and code that is not the user's", () => {
 
   // A package defines a function and a class whose instances hold what the argument hasher refuses
   // (a Symbol) or cannot finish (a cycle): walking them is what went wrong.
-  const packageProgram = (dir: string, version: string): { result: Record<string, unknown>; warnings: string[] } => {
+  const packageProgram = (dir: string, version: string, integrity?: string): { result: Record<string, unknown>; warnings: string[] } => {
     const pkg = join(dir, "node_modules", "fake-db");
     mkdirSync(pkg, { recursive: true });
+    if (integrity) {
+      const lock = { lockfileVersion: 3, packages: { "node_modules/fake-db": { version, integrity } } };
+      writeFileSync(join(dir, "node_modules", ".package-lock.json"), JSON.stringify({ name: "p", ...lock }));
+    }
     writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "fake-db", version, type: "module", exports: "./index.js" }));
     writeFileSync(
       join(pkg, "index.js"),
@@ -165,6 +169,10 @@ describe("runtime hashing: warnings, and code that is not the user's", () => {
     assert.notEqual(one.result.a, two.result.a, "the package's version is");
     assert.deepEqual(one.result.pkg, { via: "package", components: [{ kind: "package", key: "npm:fake-db@1.2.3", name: "fake-db", hash: "1.2.3" }] });
     assert.equal(one.warnings.length, 1, one.warnings.join("\n"));
+    const locked = packageProgram(join(t.dir, "pkg-3"), "1.2.3", "sha512-AAAA");
+    const relocked = packageProgram(join(t.dir, "pkg-4"), "1.2.3", "sha512-BBBB");
+    assert.notEqual(locked.result.a, relocked.result.a, "a re-published tarball at the same version is other code (its lockfile integrity)");
+    assert.deepEqual(locked.result.pkg, { via: "package", components: [{ kind: "package", key: "npm:fake-db@1.2.3", name: "fake-db", hash: "1.2.3", integrity: "sha512-AAAA" }] });
     assert.match(one.warnings[0]!, /closure variable "conn" of function run holds a Conn of fake-db@1\.2\.3: it counts as that class, not by its state/);
   });
 
