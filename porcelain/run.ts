@@ -223,8 +223,12 @@ async function throwFailureSince(store: Store, db: ObjectDb, fingerprint: string
   const [entry] = await store.index.log({ fingerprint, status: "failed", since, limit: 1 });
   const commit = entry ? await db.getCommit(entry.id) : null;
   if (!commit || commit.status !== "failed" || commit.fingerprint !== fingerprint) return;
-  const err = recordedError(commit);
-  throw new TaskError(`${commit.func.name} failed${commit.attempts > 1 ? ` after ${commit.attempts} attempts` : ""}: ${err.message}`, commit.id, err);
+  throw runFailed(commit.func.name, commit.attempts, commit.id, recordedError(commit));
+}
+
+/** The TaskError of a failed run: the runner's own and every waiter's read the same. */
+function runFailed(name: string, attempts: number, commit: string, err: Error): TaskError {
+  return new TaskError(`${name} failed${attempts > 1 ? ` after ${attempts} attempts` : ""}: ${err.message}`, commit, err);
 }
 
 /** The error a failed commit recorded, as an Error (name, message and stack as they were). */
@@ -393,7 +397,7 @@ async function execute(
     // A failed run is recorded (log, history) but never becomes the head: the last good result stays served.
     const put = await db.putCommit(record);
     await publish(store, claim, put.id, null, null);
-    throw new TaskError(`${task.func.name} failed${attempt > 1 ? ` after ${attempt} attempts` : ""}: ${err.message}`, put.id, err);
+    throw runFailed(task.func.name, attempt, put.id, err);
   }
 
   const serializer = options.serializer ?? defaultSerializerFor(value);
