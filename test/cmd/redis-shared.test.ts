@@ -2,11 +2,10 @@
 // common, share hits; six of them racing one slow call execute it once; a runner killed while
 // holding the claim is taken over; an unreachable Redis is exit 3. Real Redis, unique prefix.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { CLI, cashet } from "../helpers/cli.js";
+import { cashet, spawnRunJson } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { REDIS_URL, redisOrSkip, tempRedisStore, uniquePrefix } from "../helpers/redis.js";
 
@@ -36,17 +35,8 @@ describe("a Redis store shared by two machines", { skip: !available }, () => {
   const runs = (): number =>
     machines.reduce((n, dir) => n + (existsSync(join(dir, "runs.log")) ? readFileSync(join(dir, "runs.log"), "utf8").split("\n").filter(Boolean).length : 0), 0);
   /** `cashet run --json task.mjs#slow x ms` from a machine's directory. */
-  const start = (machine: string, x: number, ms: number) => {
-    const child = spawn(process.execPath, [CLI, "run", "--json", "task.mjs#slow", String(x), String(ms)], { cwd: machine, env: { ...process.env, ...env } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (err += d));
-    const done = new Promise<{ code: number | null; json: { cached: boolean; result: unknown; commit: string } | null; err: string }>((resolve) =>
-      child.on("close", (code) => resolve({ code, json: out ? JSON.parse(out) : null, err })),
-    );
-    return { child, done };
-  };
+  const start = (machine: string, x: number, ms: number): ReturnType<typeof spawnRunJson> =>
+    spawnRunJson(["task.mjs#slow", String(x), String(ms)], { cwd: machine, env });
 
   after(async () => {
     const { store, dispose } = tempRedisStore({ prefix });

@@ -34,6 +34,24 @@ export function exec(command: string, args: string[], options: { cwd?: string; s
   });
 }
 
+/** What `cashet run --json` printed, and how it ended. */
+export interface RunJsonResult {
+  code: number | null;
+  json: { cached: boolean; result: unknown; commit: string } | null;
+  err: string;
+}
+
+/** `cashet run --json <args>` in a child process, kept at hand (to kill or stop it) while it runs. */
+export function spawnRunJson(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { child: ChildProcess; done: Promise<RunJsonResult> } {
+  const child = spawn(process.execPath, [CLI, "run", "--json", ...args], { cwd: options.cwd, env: { ...process.env, ...options.env } });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d));
+  child.stderr!.on("data", (d: Buffer) => (err += d));
+  const done = new Promise<RunJsonResult>((resolve) => child.on("close", (code) => resolve({ code, json: out ? (JSON.parse(out) as RunJsonResult["json"]) : null, err })));
+  return { child, done };
+}
+
 /** `cashet serve <args>` in a child process; resolves with the URL it prints once listening. */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });

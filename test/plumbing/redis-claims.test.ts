@@ -3,11 +3,11 @@
 // main thread is busy in a long synchronous loop keeps its claim (its heartbeat beats in a thread
 // of its own). Real Redis, unique prefix.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { CLI } from "../helpers/cli.js";
+import { spawnRunJson } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { REDIS_URL, redisOrSkip, tempRedisStore, uniquePrefix } from "../helpers/redis.js";
 
@@ -54,16 +54,9 @@ describe("Redis claims across processes", { skip: !available }, () => {
   };
   const children = new Set<ChildProcess>();
   const run = (target: string) => {
-    const child = spawn(process.execPath, [CLI, "run", "--json", join(t.dir, target), "1"], { env });
-    children.add(child);
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.stderr.on("data", (d: Buffer) => (err += d));
-    const done = new Promise<{ code: number | null; json: { cached: boolean; result: unknown; commit: string } | null; err: string }>((resolve) =>
-      child.on("close", (code) => resolve({ code, json: out ? JSON.parse(out) : null, err })),
-    );
-    return { child, done };
+    const r = spawnRunJson([join(t.dir, target), "1"], { env });
+    children.add(r.child);
+    return r;
   };
 
   after(async () => {
