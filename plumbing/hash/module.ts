@@ -283,7 +283,7 @@ function merged(a: Code, b: Code): Code {
 }
 
 /** `module.exports = …` and `exports.x = …` in CommonJS: exporting, not a change of state. */
-function isCommonJsExport(stmt: Node, scope: ScopeInfo): boolean {
+function isCommonJsExport(stmt: Node): boolean {
   if (stmt.type !== "ExpressionStatement") return false;
   const e = stmt.expression as Node;
   if (e.type !== "AssignmentExpression") return false;
@@ -291,7 +291,7 @@ function isCommonJsExport(stmt: Node, scope: ScopeInfo): boolean {
   while (root.type === "MemberExpression") root = root.object as Node;
   if (root.type !== "Identifier" || (root.name !== "module" && root.name !== "exports")) return false;
   // only the assignment itself runs: its value calls nothing
-  return !scopes().analyseScope(normalize(e.right)).runs && scope.uses.size >= 1;
+  return !scopes().analyseScope(normalize(e.right)).runs;
 }
 
 function analyse(file: string, source: string): ModuleInfo {
@@ -305,7 +305,7 @@ function analyse(file: string, source: string): ModuleInfo {
   const info: ModuleInfo = { file, bindings: new Map(), exports: new Map(), starExports: [], imports: [], effects: [], functionNames: countFunctionNames(parsed.program) };
   /** Every analysed piece with its scope, for the notes that need all bindings known. */
   const analysed: Array<{ code: Code; scope: ScopeInfo }> = [];
-  const effect = (_tree: Normalized, scope: ScopeInfo, code: Effect): void => {
+  const effect = (scope: ScopeInfo, code: Effect): void => {
     const e: Effect = { ...code };
     info.effects.push(e);
     analysed.push({ code: e, scope });
@@ -334,7 +334,7 @@ function analyse(file: string, source: string): ModuleInfo {
       info.bindings.set(name, b);
       analysed.push({ code: b as Code, scope });
     }
-    if (scope.runs) effect(tree, scope, { ...code, declares: names });
+    if (scope.runs) effect(scope, { ...code, declares: names });
   };
   const textOf = (node: Node): string => source.slice(node.start as number, node.end as number);
   const declare = (decl: Node): string[] => {
@@ -351,7 +351,7 @@ function analyse(file: string, source: string): ModuleInfo {
           // `declare global {}` / `namespace A.B {}`: code that runs, bound to no simple name
           const tree = normalize(decl);
           const scope = scopes().analyseScope(tree);
-          if (scope.runs) effect(tree, scope, codeOf(tree, scope));
+          if (scope.runs) effect(scope, codeOf(tree, scope));
         }
         return name ? [name] : [];
       }
@@ -444,7 +444,7 @@ function analyse(file: string, source: string): ModuleInfo {
         const tree = normalize(stmt);
         const scope = scopes().analyseScope(tree);
         const code = codeOf(tree, scope);
-        effect(tree, scope, isCommonJsExport(stmt, scope) ? { ...code, cjsExport: true as const } : code);
+        effect(scope, isCommonJsExport(stmt) ? { ...code, cjsExport: true as const } : code);
         // `if (…) { var x = … }` declares x for the whole module: its value is this statement's doing
         for (const name of scopes().declaredVars(tree)) {
           if (info.bindings.has(name)) continue;
