@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { FsStore as FsStoreClass } from "../plumbing/store/fs/store.js";
+import type { FsStore as FsStoreClass } from "../plumbing/backends/fs/store.js";
 import { median } from "./median.js";
 
 function option(flag: string): string | undefined {
@@ -27,7 +27,7 @@ const dist = resolve(option("--dist") ?? process.env.CASHET_BENCH_DIST ?? fileUR
 const runs = Number(option("--runs") ?? 30);
 const dir = mkdtempSync(join(tmpdir(), "cashet-bench-cli-hit-"));
 const store = join(dir, ".cashet");
-const { FsStore } = (await import(pathToFileURL(join(dist, "plumbing/store/fs/store.js")).href)) as { FsStore: typeof FsStoreClass };
+const { FsStore } = (await import(pathToFileURL(join(dist, existsSync(join(dist, "plumbing/backends")) ? "plumbing/backends/fs/store.js" : "plumbing/store/fs/store.js")).href)) as { FsStore: typeof FsStoreClass };
 try {
   copyFileSync(join(dist, "bench/cli-tasks.js"), join(dir, "tasks.mjs"));
   copyFileSync(join(dist, "../bench/cli-tasks.ts"), join(dir, "tasks.ts"));

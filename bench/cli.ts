@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "../lib/client.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
 import { median } from "./median.js";
 import { medianRow, table, type Row } from "./report.js";
 import { twice } from "./tasks.js";

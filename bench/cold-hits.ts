@@ -1,7 +1,7 @@
 // The cold-process workload's child: start, import cashet, 1000 hits of a warmed store, exit.
 // `node dist/bench/cold-hits.js <store dir>`.
 import { Client } from "../lib/client.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
 import { twice } from "./tasks.js";
 
 const store = new FsStore(process.argv[2]!, { create: false });

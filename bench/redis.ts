@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../lib/client.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
-import { RedisStore } from "../plumbing/store/redis/store.js";
-import type { Store } from "../plumbing/store/types.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
+import { RedisStore } from "../plumbing/backends/redis/store.js";
+import type { Store } from "../plumbing/store.js";
 import { median } from "./median.js";
 import { twice } from "./tasks.js";
 

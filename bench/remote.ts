@@ -13,9 +13,9 @@ import { Client } from "../lib/client.js";
 import { compress } from "../plumbing/compress.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject } from "../plumbing/objects.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
-import { HttpStore } from "../plumbing/store/http/store.js";
-import { RemoteCachedStore } from "../plumbing/store/remote.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
+import { HttpStore } from "../plumbing/backends/http/store.js";
+import { RemoteCachedStore } from "../plumbing/backends/remote.js";
 import { CLI, startServe } from "../test/helpers/cli.js";
 import { median } from "./median.js";
 import { twice } from "./tasks.js";
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     rows.push({ name: "first hit via read-through (fetch, verify, store, index)", value: ((performance.now() - t) * 1000) / 500, unit: "µs", note: "500 calls" });
     rows.push({ name: "hit after it, from the local copy", value: await hitRounds(b, twice, 100, 1000), unit: "µs" });
     // A Redis store hit, the other way to share a cache between machines, for comparison in the same run.
-    const { RedisStore } = await import("../plumbing/store/redis/store.js");
+    const { RedisStore } = await import("../plumbing/backends/redis/store.js");
     const redis = await new RedisStore(process.env.CASHET_TEST_REDIS ?? "redis://127.0.0.1:6379", { prefix: `cashet-bench-remote:${process.pid}:` })
       .ready()
       .catch(() => null);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Client } from "../lib/client.js";
 import { ResultRef } from "../lib/result-ref.js";
 import { TaskRef } from "../lib/task-ref.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
 import { processRows } from "./cli.js";
 import { medianRow, table, type Row } from "./report.js";
 import { floats, incompressible, loadRows, node, normalize, summarize, tenMiB, twice } from "./tasks.js";

@@ -9,9 +9,9 @@ import { Readable } from "node:stream";
 import { INLINE_LIMIT, type CommitRecord } from "../plumbing/commit.js";
 import { sha256 } from "../plumbing/ids.js";
 import { ObjectDb } from "../plumbing/objects.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
-import { MemoryStore } from "../plumbing/store/memory.js";
-import type { Store } from "../plumbing/store/types.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
+import { MemoryStore } from "../plumbing/backends/memory.js";
+import type { Store } from "../plumbing/store.js";
 import { median } from "./median.js";
 
 /** One row of the report. Unused measures are null. */

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../lib/client.js";
-import { FsStore } from "../plumbing/store/fs/store.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
 import { exportArchive, importArchive } from "../porcelain/transfer.js";
 
 const json = process.argv.includes("--json");

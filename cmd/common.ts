@@ -3,8 +3,8 @@
 import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CashetError, InvalidInputError } from "../plumbing/errors.js";
-import { openStore } from "../plumbing/store/open.js";
-import type { Store } from "../plumbing/store/types.js";
+import { openStore } from "../plumbing/backends/open.js";
+import type { Store } from "../plumbing/store.js";
 
 /** Exit codes (SPEC §5), for every command; `waited`: gave up waiting for another runner of the same call. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, waited: 4 } as const;

@@ -1,7 +1,7 @@
 // cashet push [--remote URL] [--func NAME] [--tag k=v]… [--since DURATION] [--json]
 import { InvalidInputError } from "../plumbing/errors.js";
-import { HttpStore } from "../plumbing/store/http/store.js";
-import { openStore, remoteCache } from "../plumbing/store/open.js";
+import { HttpStore } from "../plumbing/backends/http/store.js";
+import { openStore, remoteCache } from "../plumbing/backends/open.js";
 import { push } from "../porcelain/push.js";
 import { EXIT, formatBytes, JSON_FLAG, out, outJson, parse, positionals, RUN_FILTER_FLAGS, runFilters, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 import { progress } from "./progress.js";

@@ -2,10 +2,10 @@
 import { createRequire } from "node:module";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
-import { redisUrl, storeDir } from "../plumbing/store/open.js";
+import { redisUrl, storeDir } from "../plumbing/backends/open.js";
 import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
 import { run, formatWait, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
-import type { ClaimInfo } from "../plumbing/store/types.js";
+import type { ClaimInfo } from "../plumbing/store.js";
 import { parseSeconds } from "../plumbing/units.js";
 import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
@@ -88,7 +88,7 @@ const command: Command = {
     if (cli.flags.queue) {
       const url = redisUrl(cli.flags.redis);
       if (!url) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
-      const { QueueExecutor } = await import("../porcelain/queue.js");
+      const { QueueExecutor } = await import("../porcelain/exec/queue.js");
       options.executor = new QueueExecutor({ redis: url });
     }
     let result: RunResult;

@@ -1,9 +1,9 @@
 // cashet serve [--host H] [--port N] [--token T] [--read-token T] [--tasks file.ts] [--insecure]
 import { resolve } from "node:path";
 import { InvalidInputError } from "../plumbing/errors.js";
-import { openStore } from "../plumbing/store/open.js";
+import { openStore } from "../plumbing/backends/open.js";
 import { fileTask, loadTaskModule } from "../porcelain/run-file.js";
-import { isLoopback, serve } from "../porcelain/serve.js";
+import { isLoopback, serve } from "../porcelain/server/serve.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 
 const HELP = `

@@ -1,6 +1,6 @@
 // cashet worker [--concurrency N] [--queue NAME] [--root DIR]
 import { InvalidInputError } from "../plumbing/errors.js";
-import { openStore, redisUrl } from "../plumbing/store/open.js";
+import { openStore, redisUrl } from "../plumbing/backends/open.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 
 const HELP = `
@@ -36,7 +36,7 @@ const command: Command = {
     const concurrency = cli.flags.concurrency === undefined ? 1 : Number(cli.flags.concurrency);
     if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new InvalidInputError(`--concurrency must be a whole number ≥ 1, not ${cli.flags.concurrency}`);
     const store = await openStore({ redis: url });
-    const { startWorker } = await import("../porcelain/queue.js");
+    const { startWorker } = await import("../porcelain/exec/queue.js");
     const w = await startWorker(store, {
       redis: url,
       concurrency,

@@ -8,13 +8,13 @@ export type { CommitDiff } from "../porcelain/diff.js";
 export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
 export type { PinResult } from "../porcelain/pin.js";
 export type { ExportFilters, ImportOptions, TransferCounts } from "../porcelain/transfer.js";
-export type { Listening } from "../porcelain/serve.js";
-export { context, type TaskContext } from "../porcelain/context.js";
+export type { Listening } from "../porcelain/server/serve.js";
+export { context, type TaskContext } from "../porcelain/exec/context.js";
 export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
-export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/executor.js";
-export { QueueExecutor, startWorker, type QueueOptions, type WorkerOptions } from "../porcelain/queue.js";
-export { RedisStore, type RedisStoreOptions } from "../plumbing/store/redis/store.js";
-export { WorkerPoolExecutor, type WorkerPoolOptions } from "../porcelain/worker-pool.js";
+export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/exec/executor.js";
+export { QueueExecutor, startWorker, type QueueOptions, type WorkerOptions } from "../porcelain/exec/queue.js";
+export { RedisStore, type RedisStoreOptions } from "../plumbing/backends/redis/store.js";
+export { WorkerPoolExecutor, type WorkerPoolOptions } from "../porcelain/exec/worker-pool.js";
 export {
   v8Serializer,
   jsonSerializer,
@@ -23,12 +23,12 @@ export {
   serializerByName,
   type Serializer,
 } from "../plumbing/serializers.js";
-export { FsStore, type FsStoreOptions } from "../plumbing/store/fs/store.js";
-export { MemoryStore } from "../plumbing/store/memory.js";
-export { HttpStore, UnsupportedError, type HttpStoreOptions } from "../plumbing/store/http/store.js";
-export { RemoteCachedStore, type RemoteCacheOptions } from "../plumbing/store/remote.js";
+export { FsStore, type FsStoreOptions } from "../plumbing/backends/fs/store.js";
+export { MemoryStore } from "../plumbing/backends/memory.js";
+export { HttpStore, UnsupportedError, type HttpStoreOptions } from "../plumbing/backends/http/store.js";
+export { RemoteCachedStore, type RemoteCacheOptions } from "../plumbing/backends/remote.js";
 export { push, type PushFilters, type PushCounts } from "../porcelain/push.js";
-export { openStore, storeDir, remoteCache, type OpenStoreOptions } from "../plumbing/store/open.js";
+export { openStore, storeDir, remoteCache, type OpenStoreOptions } from "../plumbing/backends/open.js";
 export type {
   Store,
   ObjectStorage,
@@ -43,7 +43,7 @@ export type {
   IndexEntry,
   IndexStats,
   LogQuery,
-} from "../plumbing/store/types.js";
+} from "../plumbing/store.js";
 export { ObjectDb, type ObjectRead, type ObjectKind, type PutResult } from "../plumbing/objects.js";
 export { INLINE_LIMIT, encodeCommit, type Commit, type CommitRecord, type CommitStatus } from "../plumbing/commit.js";
 export { sha256, isId } from "../plumbing/ids.js";

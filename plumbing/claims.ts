@@ -1,7 +1,7 @@
 // An in-memory claim table: who runs which fingerprint, and who waits for it. The memory store
 // uses it directly; the fs store's index daemon hosts one for every process on the machine.
 import { hostname } from "node:os";
-import type { ClaimHandle, ClaimInfo, Claims } from "./store/types.js";
+import type { ClaimHandle, ClaimInfo, Claims } from "./store.js";
 
 interface Holder {
   owner: string;

@@ -1,6 +1,6 @@
 // Typed errors with stable codes. Plumbing and porcelain throw these; only cmd/ maps them to
 // exit codes and only the server maps them to HTTP statuses, each in one table.
-import type { ClaimInfo } from "./store/types.js";
+import type { ClaimInfo } from "./store.js";
 
 /** Base class of every error cashet throws on purpose. `code` is stable; match on it. */
 export class CashetError extends Error {

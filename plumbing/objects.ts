@@ -7,7 +7,7 @@ import { decodeCommit, encodeCommit, inlineBlob, type Commit, type CommitRecord 
 import { compress, createCompressStream, createDecompressStream, decompress, isZstdFrame } from "./compress.js";
 import { AmbiguousIdError, CorruptObjectError, InvalidInputError, NotFoundError } from "./errors.js";
 import { normalizePrefix, sha256 } from "./ids.js";
-import type { ObjectStorage } from "./store/types.js";
+import type { ObjectStorage } from "./store.js";
 
 export type ObjectKind = "blob" | "commit";
 

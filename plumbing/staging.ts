@@ -9,10 +9,10 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { assertId } from "./ids.js";
-import { isMissing } from "./store/fs/files.js";
-import { objectPath, tmpDir } from "./store/fs/layout.js";
-import { FsObjects } from "./store/fs/objects.js";
-import type { ObjectStorage, ObjectWriter } from "./store/types.js";
+import { isMissing } from "./backends/fs/files.js";
+import { objectPath, tmpDir } from "./backends/fs/layout.js";
+import { FsObjects } from "./backends/fs/objects.js";
+import type { ObjectStorage, ObjectWriter } from "./store.js";
 
 export interface Staging {
   /** A writer whose `finish(id)` stages the bytes as `id`: give it to writeVerifiedBlob. */

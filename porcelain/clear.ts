@@ -2,7 +2,7 @@
 // unless told to remove those too.
 import { commitBlobs } from "../plumbing/commit.js";
 import { ObjectDb, storedKind } from "../plumbing/objects.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { rm } from "./rm.js";
 
 export interface ClearOptions {

@@ -2,7 +2,7 @@
 // output — and a unified diff of the two function sources when the function changed.
 import { canonicalJson } from "../plumbing/canonical.js";
 import type { Commit } from "../plumbing/commit.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { show } from "./show.js";
 
 /** The `diff --json` shape (SPEC §5). */

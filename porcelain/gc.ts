@@ -2,7 +2,7 @@
 // least recently used until the store fits; then remove the blobs no commit references any more.
 import { InvalidInputError } from "../plumbing/errors.js";
 import { storedKind } from "../plumbing/objects.js";
-import type { IndexEntry, Store } from "../plumbing/store/types.js";
+import type { IndexEntry, Store } from "../plumbing/store.js";
 import { parseDuration, parseSize } from "../plumbing/units.js";
 import { rm } from "./rm.js";
 

@@ -5,7 +5,7 @@ import type { Commit } from "../plumbing/commit.js";
 import { CorruptObjectError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import type { Serializer } from "../plumbing/serializers.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { decodeResult, recordedError, TaskError } from "./run.js";
 
 export interface GetResult {

@@ -3,7 +3,7 @@ import { publicCommit } from "../plumbing/commands/cat-object.js";
 import type { Commit } from "../plumbing/commit.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { show } from "./show.js";
 
 /**

@@ -1,6 +1,6 @@
 // invalidate: remove every commit carrying the given tags, so the next call recomputes.
 import { InvalidInputError } from "../plumbing/errors.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { assertTagFilters } from "./log.js";
 import { rm } from "./rm.js";
 

@@ -4,7 +4,7 @@ import { publicCommit } from "../plumbing/commands/cat-object.js";
 import type { Commit, CommitStatus } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
-import type { IndexEntry, Store } from "../plumbing/store/types.js";
+import type { IndexEntry, Store } from "../plumbing/store.js";
 import { parseDuration } from "../plumbing/units.js";
 
 export interface LogOptions {

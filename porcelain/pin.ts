@@ -2,7 +2,7 @@
 import { NotFoundError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { assertRefName } from "../plumbing/refs.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 
 export interface PinResult {
   /** The pin's name, without `pin/`. */

@@ -1,8 +1,8 @@
 // push: uploads runs a store already holds to a remote cache (`cashet serve`), so a server set up
 // after the fact starts with them. Runs made later travel by themselves (write-through); push is
 // for what came before. Only what the server lacks is sent: one question for all ids first.
-import type { HttpStore } from "../plumbing/store/http/store.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { HttpStore } from "../plumbing/backends/http/store.js";
+import type { Store } from "../plumbing/store.js";
 import { chosenRuns, type RunFilters } from "./log.js";
 
 export interface PushFilters extends RunFilters {

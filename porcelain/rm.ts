@@ -5,7 +5,7 @@ import { NotFoundError } from "../plumbing/errors.js";
 import { isId, normalizePrefix } from "../plumbing/ids.js";
 import { ObjectDb, storedKind } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
-import type { Ref, Store } from "../plumbing/store/types.js";
+import type { Ref, Store } from "../plumbing/store.js";
 
 export interface RmResult {
   /** Full id of the removed commit. */

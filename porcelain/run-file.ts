@@ -10,10 +10,10 @@ import { argsFromCli } from "../plumbing/hash/cli-args.js";
 import { FileArg } from "../plumbing/hash/file-arg.js";
 import { hashExportedFunction } from "../plumbing/hash/function.js";
 import { analysisCacheDir, setAnalysisCache } from "../plumbing/hash/module.js";
-import { analysisDir, objectsDir, tmpDir } from "../plumbing/store/fs/layout.js";
-import type { Store } from "../plumbing/store/types.js";
-import { importModule, loadExport, loadModuleExports } from "./load-export.js";
-import type { Executor } from "./executor.js";
+import { analysisDir, objectsDir, tmpDir } from "../plumbing/backends/fs/layout.js";
+import type { Store } from "../plumbing/store.js";
+import { importModule, loadExport, loadModuleExports } from "./exec/load-export.js";
+import type { Executor } from "./exec/executor.js";
 import { run, type RunOptions, type RunResult, type TaskSpec } from "./run.js";
 
 export interface RunFileInput {
@@ -39,7 +39,7 @@ export interface RunFileInput {
  */
 /** A thread started for one call (worker-pool.ts and worker_threads, loaded only when one is needed). */
 const freshThread: Executor = {
-  execute: async (call) => (await import("./worker-pool.js")).freshThread.execute(call),
+  execute: async (call) => (await import("./exec/worker-pool.js")).freshThread.execute(call),
 };
 
 /** What each task export's hash was when this process imported its module (`file#export`). */

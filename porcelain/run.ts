@@ -11,9 +11,9 @@ import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
-import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store/types.js";
+import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
 import { checkSeconds } from "../plumbing/units.js";
-import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./executor.js";
+import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
 import { provenanceOf } from "./provenance.js";
 
 export { TaskTimeoutError, WaitTimeoutError };

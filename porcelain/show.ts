@@ -2,7 +2,7 @@
 import { publicCommit } from "../plumbing/commands/cat-object.js";
 import type { Commit } from "../plumbing/commit.js";
 import { ObjectDb } from "../plumbing/objects.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 
 /**
  * The commit `idOrPrefix` names (a full id or a unique prefix of ≥ 4 hex characters), verified,

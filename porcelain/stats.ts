@@ -1,5 +1,5 @@
 // stats: what the store holds, answered from the index counters (no scan).
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 
 export interface StoreStats {
   totalCommits: number;

@@ -10,7 +10,7 @@ import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
 import { ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
 import { openStaging, type Staging } from "../plumbing/staging.js";
-import type { Store } from "../plumbing/store/types.js";
+import type { Store } from "../plumbing/store.js";
 import { readAll, readArchive, writeArchive, type ReadLimits } from "./archive.js";
 import { chosenRuns, type RunFilters } from "./log.js";
 import { CASHET_VERSION } from "./provenance.js";

@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { FsStore } from "../plumbing/store/fs/store.js";
+import { FsStore } from "../plumbing/backends/fs/store.js";
 import { CLI } from "./helpers/cli.js";
 import { tempDir } from "./helpers/fixtures.js";
 

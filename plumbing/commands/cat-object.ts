@@ -3,7 +3,7 @@ import { inlineBlob, toRecord, type Commit } from "../commit.js";
 import { CorruptObjectError, NotFoundError } from "../errors.js";
 import { isId, normalizePrefix } from "../ids.js";
 import { ObjectDb, type ObjectKind } from "../objects.js";
-import type { Store } from "../store/types.js";
+import type { Store } from "../store.js";
 
 export type CatObjectResult =
   | { kind: "blob"; id: string; bytes: Buffer; size: number; inline: boolean }

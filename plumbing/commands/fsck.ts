@@ -2,7 +2,7 @@
 // dangling so no normal operation trips over it, and bring the index back in line.
 import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
 import { ObjectDb } from "../objects.js";
-import type { Store } from "../store/types.js";
+import type { Store } from "../store.js";
 
 export type FsckProblemKind =
   | "corrupt-object" // stored bytes do not verify or do not parse

@@ -4,7 +4,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { InvalidInputError } from "../errors.js";
 import { ObjectDb } from "../objects.js";
-import type { Store } from "../store/types.js";
+import type { Store } from "../store.js";
 
 export interface HashObjectOptions {
   /** A file path, or a stream (stdin, or one from `openInput`). */

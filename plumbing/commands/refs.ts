@@ -3,7 +3,7 @@ import type { Commit } from "../commit.js";
 import { InvalidInputError, NotFoundError } from "../errors.js";
 import { ObjectDb } from "../objects.js";
 import { assertRefName } from "../refs.js";
-import type { Ref, Store } from "../store/types.js";
+import type { Ref, Store } from "../store.js";
 
 /** Refs under `prefix` (all when omitted), sorted by name. */
 export function showRef(store: Store, prefix = ""): Promise<Ref[]> {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { parseSync as ParseSync } from "oxc-parser";
 import { InvalidInputError } from "../errors.js";
-import { writeFileAtomic } from "../store/fs/files.js";
+import { writeFileAtomic } from "../backends/fs/files.js";
 import { isTypeOnly, normalize, type Normalized } from "./normalize.js";
 import { clearResolutionCache, setLockfileCache } from "./resolve.js";
 import type * as ScopeLib from "./scope.js";

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "../store/fs/files.js";
+import { writeFileAtomic } from "../backends/fs/files.js";
 import type * as GetTsconfig from "get-tsconfig";
 
 /** The compiler options esbuild (tsx's transformer) reads from a tsconfig; the rest cannot change emitted code. */

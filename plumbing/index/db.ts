@@ -4,7 +4,7 @@
 // run one at a time, so counters are kept in memory and updated without read-modify-write races.
 import { commitBlobs, type Commit } from "../commit.js";
 import { storedKind, type ObjectDb } from "../objects.js";
-import type { Index, IndexEntry, IndexStats, LogQuery } from "../store/types.js";
+import type { Index, IndexEntry, IndexStats, LogQuery } from "../store.js";
 
 /*
  * Key layout (all keys are utf8 strings; "·" below is the separator \x00):

@@ -4,7 +4,7 @@ import { existsSync, utimesSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { fsck } from "../../plumbing/commands/fsck.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
 import { cashet } from "../helpers/cli.js";
 import { recordRun, tempFsStore, type Recorded } from "../helpers/runs.js";
 

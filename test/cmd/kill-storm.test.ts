@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, test } from "node:test";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { CLI } from "../helpers/cli.js";
 import { seeded, tempDir } from "../helpers/fixtures.js";
 
@@ -211,7 +211,7 @@ test("the temp file of a writer SIGKILLed mid-write is removed by the index daem
   assert.equal((await cashet(["run", "--store", store, `${task}#f`, "1"], env)).code, 0); // the store and its daemon
 
   // A writer streaming a large object into the store, SIGKILLed halfway.
-  const objects = pathToFileURL(fileURLToPath(new URL("../../plumbing/store/fs/objects.js", import.meta.url))).href;
+  const objects = pathToFileURL(fileURLToPath(new URL("../../plumbing/backends/fs/objects.js", import.meta.url))).href;
   const writer = spawn(
     process.execPath,
     [
@@ -257,8 +257,8 @@ async function diesAfterStoring(store: string, seed: string, withClaim: boolean)
     [
       "--input-type=module",
       "-e",
-      `const { FsStore } = await import(${url("../../plumbing/store/fs/store.js")});
-       const { FsObjects } = await import(${url("../../plumbing/store/fs/objects.js")});
+      `const { FsStore } = await import(${url("../../plumbing/backends/fs/store.js")});
+       const { FsObjects } = await import(${url("../../plumbing/backends/fs/objects.js")});
        const { ObjectDb } = await import(${url("../../plumbing/objects.js")});
        const { makeRecord } = await import(${url("../helpers/fixtures.js")});
        const seed = ${JSON.stringify(seed)};

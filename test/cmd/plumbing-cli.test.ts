@@ -7,8 +7,8 @@ import { after, before, describe, test } from "node:test";
 import { compress } from "../../plumbing/compress.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { ObjectDb } from "../../plumbing/objects.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { cashet } from "../helpers/cli.js";
 import { makeRecord, tempDir } from "../helpers/fixtures.js";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
 import { cashet } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";

@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, write
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { CLI, cashet, exec, type CliResult } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 

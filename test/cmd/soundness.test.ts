@@ -8,7 +8,7 @@ import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import type { CliResult } from "../helpers/cli.js";
 import { cashetIn, copyProject, writeFiles, writeProject, type Files, type Links } from "../helpers/projects.js";
 

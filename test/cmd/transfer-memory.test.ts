@@ -10,8 +10,8 @@ import { test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { compress } from "../../plumbing/compress.js";
 import { sha256 } from "../../plumbing/ids.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
-import { HttpStore } from "../../plumbing/store/http/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
+import { HttpStore } from "../../plumbing/backends/http/store.js";
 import { CLI, startServe } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 

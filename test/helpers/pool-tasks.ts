@@ -3,7 +3,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMainThread, threadId } from "node:worker_threads";
-import { context } from "../../porcelain/context.js";
+import { context } from "../../porcelain/exec/context.js";
 
 const count = (log: string): number => {
   appendFileSync(log, "run\n");

@@ -4,7 +4,7 @@
 // they fail.
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { RedisStore, type RedisStoreOptions } from "../../plumbing/store/redis/store.js";
+import { RedisStore, type RedisStoreOptions } from "../../plumbing/backends/redis/store.js";
 
 export const REDIS_URL = process.env.CASHET_TEST_REDIS ?? "redis://127.0.0.1:6379";
 

@@ -7,8 +7,8 @@ import { INLINE_LIMIT } from "../../plumbing/commit.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
-import type { Store } from "../../plumbing/store/types.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import type { Store } from "../../plumbing/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { makeRecord, tempDir } from "./fixtures.js";
 
 export interface RunSpec {

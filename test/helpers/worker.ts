@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { INLINE_LIMIT, type CommitRecord } from "../../plumbing/commit.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { ObjectDb } from "../../plumbing/objects.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 
 /** What `write` reports for each item it wrote. */
 export interface WrittenItem {

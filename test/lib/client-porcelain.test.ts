@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { AmbiguousIdError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { TaskError } from "../../porcelain/run.js";
 import { tempDir } from "../helpers/fixtures.js";
 

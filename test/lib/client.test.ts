@@ -7,11 +7,11 @@ import { after, describe, test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { file } from "../../plumbing/hash/file-arg.js";
 import { ObjectDb } from "../../plumbing/objects.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
-import { MemoryStore } from "../../plumbing/store/memory.js";
-import type { Store } from "../../plumbing/store/types.js";
-import { context } from "../../porcelain/context.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
+import { MemoryStore } from "../../plumbing/backends/memory.js";
+import type { Store } from "../../plumbing/store.js";
+import { context } from "../../porcelain/exec/context.js";
 import { TaskError, WaitTimeoutError } from "../../porcelain/run.js";
 import { tempDir } from "../helpers/fixtures.js";
 

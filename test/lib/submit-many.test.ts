@@ -7,8 +7,8 @@ import { after, describe, test } from "node:test";
 import { Client } from "../../lib/client.js";
 import { TaskRef } from "../../lib/task-ref.js";
 import { InvalidInputError } from "../../plumbing/errors.js";
-import { FsStore } from "../../plumbing/store/fs/store.js";
-import { MemoryStore } from "../../plumbing/store/memory.js";
+import { FsStore } from "../../plumbing/backends/fs/store.js";
+import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { TaskError } from "../../porcelain/run.js";
 import { tempDir } from "../helpers/fixtures.js";
 

@@ -9,8 +9,8 @@ import { compress } from "../../plumbing/compress.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { ObjectDb, writeVerifiedBlob } from "../../plumbing/objects.js";
 import { openStaging } from "../../plumbing/staging.js";
-import { FsObjects } from "../../plumbing/store/fs/objects.js";
-import { MemoryStore } from "../../plumbing/store/memory.js";
+import { FsObjects } from "../../plumbing/backends/fs/objects.js";
+import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const t = tempDir("cashet-staging-");

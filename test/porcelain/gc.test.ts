@@ -7,7 +7,7 @@ import { fsck } from "../../plumbing/commands/fsck.js";
 import { InvalidInputError } from "../../plumbing/errors.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
 import { parseDuration, parseSize } from "../../plumbing/units.js";
 import { gc } from "../../porcelain/gc.js";
 import { recordRun, tempFsStore, type Recorded } from "../helpers/runs.js";

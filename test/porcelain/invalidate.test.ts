@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { after, beforeEach, describe, test } from "node:test";
 import { fsck } from "../../plumbing/commands/fsck.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
 import { invalidate } from "../../porcelain/invalidate.js";
 import { log } from "../../porcelain/log.js";
 import { recordRun, tempFsStore } from "../helpers/runs.js";

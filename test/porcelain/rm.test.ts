@@ -5,7 +5,7 @@ import { after, beforeEach, describe, test } from "node:test";
 import { fsck } from "../../plumbing/commands/fsck.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
-import { objectPath } from "../../plumbing/store/fs/layout.js";
+import { objectPath } from "../../plumbing/backends/fs/layout.js";
 import { log } from "../../porcelain/log.js";
 import { rm } from "../../porcelain/rm.js";
 import { stats } from "../../porcelain/stats.js";
