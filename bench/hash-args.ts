@@ -4,7 +4,8 @@
 import { createHash } from "node:crypto";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
-import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
+import { hashArgs } from "../plumbing/hash/args.js";
+import { previewArgs } from "../plumbing/hash/preview.js";
 import { median } from "./median.js";
 
 /** One row of the report. Unused measures are null. */

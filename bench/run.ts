@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../lib/client.js";
-import { ResultRef } from "../lib/result-ref.js";
+import { ResultRef } from "../porcelain/result-ref.js";
 import { TaskRef } from "../lib/task-ref.js";
 import { FsStore } from "../plumbing/backends/fs/store.js";
 import { processRows } from "./cli.js";

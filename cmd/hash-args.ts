@@ -1,6 +1,7 @@
 // cashet hash-args <arg…>
 import { argsFromCli } from "../plumbing/hash/cli-args.js";
-import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
+import { hashArgs } from "../plumbing/hash/args.js";
+import { previewArgs } from "../plumbing/hash/preview.js";
 import { parse, out, outJson, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `

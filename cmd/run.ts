@@ -1,16 +1,15 @@
 // cashet run <file>[#export] [args…]
 import { createRequire } from "node:module";
 import { InvalidInputError } from "../plumbing/errors.js";
-import { resultJson } from "../porcelain/get.js";
-import { redisUrl, storeDir } from "../plumbing/backends/open.js";
-import { fileTask, keepAnalysesIn } from "../porcelain/run-file.js";
-import { run, formatWait, TaskError, TaskTimeoutError, decodeResult, type RunOptions, type RunResult } from "../porcelain/run.js";
+import { redisUrl } from "../plumbing/backends/open.js";
+import { answerJson, runFile, type Answer } from "../porcelain/call.js";
+import { formatWait, TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
 import type { ClaimInfo } from "../plumbing/store.js";
 import { parseSeconds } from "../plumbing/units.js";
 import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
 import { splitTarget } from "./hash-fn.js";
-import { EXIT, parse, withStore, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
+import { EXIT, parse, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
   Usage: cashet run <file>[#export] [args…]
@@ -82,31 +81,22 @@ const command: Command = {
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
     };
-    // Everything that can be refused is checked before the store is opened: bad input changes nothing.
-    if (!redisUrl(cli.flags.redis)) keepAnalysesIn(storeDir(cli.flags.store));
-    const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson });
-    if (cli.flags.queue) {
-      const url = redisUrl(cli.flags.redis);
-      if (!url) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
-      const { QueueExecutor } = await import("../porcelain/exec/queue.js");
-      options.executor = new QueueExecutor({ redis: url });
-    }
-    let result: RunResult;
+    if (cli.flags.queue && !redisUrl(cli.flags.redis)) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
+    let answer: Answer;
     try {
-      result = await withStore(cli.flags, true, (store) => run(store, task, options));
+      answer = await runFile(
+        { file, exportName, words, argsJson: cli.flags.argsJson },
+        { ...options, store: { dir: cli.flags.store, redis: cli.flags.redis, remote: cli.flags.remote }, ...(cli.flags.queue ? { queue: {} } : {}) },
+      );
     } catch (err) {
       if (!(err instanceof TaskError)) throw err;
       if (err.cause instanceof TaskTimeoutError) exitWhenDone(EXIT.failed); // the soft-timed-out task may still be running
       return reportTaskError(err);
     }
-    const value = "value" in result ? result.value : decodeResult(result.commit, result.bytes);
-    if (cli.flags.json) {
-      await outJson({ commit: result.commit.id, output: result.commit.output!.hash, cached: result.cached, durationMs: result.durationMs, result: resultJson(value) });
-    } else {
-      await writeResult(value, { file: cli.flags.output });
-    }
+    if (cli.flags.json) await outJson(await answerJson(answer));
+    else await writeResult(await answer.result.load(), { file: cli.flags.output });
     if (process.stderr.isTTY) {
-      process.stderr.write(`cashet: ${result.cached ? "hit" : "ran"} ${result.commit.id.slice(0, 12)} ${result.commit.func.name} in ${formatMs(result.durationMs)}\n`);
+      process.stderr.write(`cashet: ${answer.cached ? "hit" : "ran"} ${answer.commit.id.slice(0, 12)} ${answer.commit.func.name} in ${formatMs(answer.durationMs)}\n`);
     }
     exitWhenDone(EXIT.ok); // a task's leftover timers or sockets must not keep the command alive
     return EXIT.ok;

@@ -2,7 +2,8 @@
 import { resolve } from "node:path";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/backends/open.js";
-import { fileTask, loadTaskModule } from "../porcelain/run-file.js";
+import { loadTaskModule } from "../porcelain/exec/load-export.js";
+import { fileTask } from "../porcelain/task.js";
 import { isLoopback, serve } from "../porcelain/server/serve.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 

@@ -1,21 +1,20 @@
-// Client: the library's front door. A thin object over porcelain: it turns a function object
-// into a task (its function hash via the runtime path, so it shares the cache with
-// `cashet run file#fn`), runs it through porcelain/run, and wraps results in ResultRefs.
+// Client: the library's front door, a thin object over porcelain: a function object becomes a
+// task (porcelain/task.ts; its function hash by the runtime path, so it shares the cache with
+// `cashet run file#fn`), run by the one porcelain call (porcelain/call.ts) that answers a ResultRef.
 import { availableParallelism } from "node:os";
-import { relative } from "node:path";
-import type { Commit, Json } from "../plumbing/commit.js";
+import type { Commit } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
-import { FileArg } from "../plumbing/hash/file-arg.js";
-import { hashFunctionObject } from "../plumbing/hash/runtime.js";
 import { FsStore } from "../plumbing/backends/fs/store.js";
-import { remoteCache, storeDir } from "../plumbing/backends/open.js";
+import { keepAnalyses, remoteCache, storeDir } from "../plumbing/backends/open.js";
 import { behindRemote } from "../plumbing/backends/remote.js";
 import type { Store } from "../plumbing/store.js";
 import type { Serializer } from "../plumbing/serializers.js";
 import { checkSeconds } from "../plumbing/units.js";
-import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
+import { call } from "../porcelain/call.js";
+import type { RunOptions } from "../porcelain/run.js";
+import { ResultRef } from "../porcelain/result-ref.js";
+import { functionTask } from "../porcelain/task.js";
 import type { Executor, RemoteRunner } from "../porcelain/exec/executor.js";
-import { keepAnalysesIn } from "../porcelain/run-file.js";
 import { isLoopback, serve, type Listening } from "../porcelain/server/serve.js";
 import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { exportArchive, importArchive, type ExportFilters, type ImportOptions, type TransferCounts } from "../porcelain/transfer.js";
@@ -30,7 +29,6 @@ import { pin, unpin, type PinResult } from "../porcelain/pin.js";
 import { rm } from "../porcelain/rm.js";
 import { show } from "../porcelain/show.js";
 import { stats, type StoreStats } from "../porcelain/stats.js";
-import { ResultRef } from "./result-ref.js";
 import { isTaskRef } from "./task-ref.js";
 
 export interface ClientOptions {
@@ -99,7 +97,7 @@ export class Client {
     checkSeconds(options.waitTimeout, "waitTimeout");
     this.options = options;
     const local = options.store ?? new FsStore(options.storeDir ?? storeDir());
-    if (local instanceof FsStore) keepAnalysesIn(local.location);
+    if (local instanceof FsStore) keepAnalyses(local.location);
     const given = options.remote;
     const remote =
       given === false ? null : typeof given === "string" ? { url: given } : given ?? (options.store ? null : remoteCache());
@@ -114,14 +112,14 @@ export class Client {
   /** Runs `fn` with `args` and per-call options. */
   async run<P extends unknown[], R>(fn: (...args: P) => R, options: CallOptions & { args?: Args<P> } = {}): Promise<ResultRef<Awaited<R>>> {
     const { args = [] as unknown as Args<P>, ...callOptions } = options;
-    const result = await run(this.store, await this.taskOf(fn as AnyFn, args as readonly unknown[]), {
+    const answer = await call<Awaited<R>>(this.store, await functionTask(fn as AnyFn, args as readonly unknown[]), {
       serializer: this.options.serializer,
       serializers: this.options.serializers,
       ...(this.options.executor ? { executor: this.options.executor } : {}),
       ...(this.options.waitTimeout !== undefined ? { waitTimeout: this.options.waitTimeout } : {}),
       ...callOptions,
     });
-    return this.refOf<Awaited<R>>(result);
+    return answer.result;
   }
 
   /** `fn` with fixed options: `const t = client.task(fn, { tags }); await t(...args)`. */
@@ -154,7 +152,7 @@ export class Client {
       host,
       tasks: async (name, args) => {
         const entry = registered.get(name);
-        return entry && Object.hasOwn(tasks, name) ? this.taskOf(entry.fn, args) : null;
+        return entry && Object.hasOwn(tasks, name) ? functionTask(entry.fn, args) : null;
       },
       taskOptions: (name) => ({ serializer: this.options.serializer, serializers: this.options.serializers, ...(registered.get(name)?.options ?? {}) }),
     });
@@ -286,33 +284,6 @@ export class Client {
   private maxWorkers(): number {
     return this.options.maxWorkers ?? availableParallelism();
   }
-
-  private async taskOf(fn: AnyFn, args: readonly unknown[]): Promise<TaskSpec> {
-    if (typeof fn !== "function") throw new TypeError(`submit needs a function, not ${typeof fn}`);
-    const identity = await hashFunctionObject(fn);
-    return {
-      fn,
-      args,
-      ...(identity.file ? { file: identity.file } : {}),
-      ...(identity.file && identity.exportName !== undefined ? { entry: { file: identity.file, exportName: identity.exportName } } : {}),
-      func: {
-        name: fn.name || identity.name,
-        module: identity.file ? relative(process.cwd(), identity.file) : "<no file>",
-        hash: identity.hash,
-        source: identity.source ?? Function.prototype.toString.call(fn),
-        deps: identity.components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
-      },
-      hashFunction: async (f) => (await hashFunctionObject(f as AnyFn)).hash,
-      resolveArgs: (given) => Promise.all(given.map((arg) => resolveArg(arg))),
-    };
-  }
-
-  private refOf<T>(result: RunResult): ResultRef<T> {
-    const { commit } = result;
-    const decode = async (): Promise<T> =>
-      "value" in result ? (result.value as T) : (decodeResult(commit, result.bytes, this.options.serializers) as T);
-    return new ResultRef<T>(commit.id, commit.output!.hash, commit.output!.size, result.cached, decode);
-  }
 }
 
 /** Tag filters as the porcelain takes them: `k=v` or `k` strings. */
@@ -332,25 +303,4 @@ function parseEntry(key: string | number, entry: unknown): { key: string | numbe
     return { key, fn: entry[0] as AnyFn, args: (entry[1] ?? []) as unknown[], options: (entry[2] ?? {}) as CallOptions };
   }
   throw new InvalidInputError(`task ${JSON.stringify(key)} must be a function, [fn, [args…]] or [fn, [args…], options]`);
-}
-
-/**
- * What a task receives for an argument: a ref's value, a file's path, anything else as is —
- * also inside plain arrays and objects, so `[ref1, ref2]` arrives as two values. The call is
- * keyed by the refs themselves (their output hashes), never by loading them first.
- */
-async function resolveArg(arg: unknown, path: ReadonlySet<object> = new Set()): Promise<unknown> {
-  if (arg instanceof ResultRef) return arg.load();
-  if (arg instanceof FileArg) return arg.path;
-  if (arg === null || typeof arg !== "object" || path.has(arg)) return arg; // a cycle is left as it is
-  const proto = Object.getPrototypeOf(arg) as unknown;
-  const inner = new Set(path).add(arg);
-  if (Array.isArray(arg)) {
-    const out = await Promise.all(arg.map((v: unknown) => resolveArg(v, inner)));
-    return out.some((v, i) => v !== arg[i]) ? out : arg;
-  }
-  if (proto !== Object.prototype && proto !== null) return arg;
-  const entries = await Promise.all(Object.entries(arg).map(async ([k, v]) => [k, await resolveArg(v, inner)] as const));
-  if (entries.every(([k, v]) => v === (arg as Record<string, unknown>)[k])) return arg;
-  return Object.assign(Object.create(proto as object | null) as object, Object.fromEntries(entries));
 }

@@ -1,7 +1,7 @@
 // The public library API: the Client and its ResultRefs, the stores, the object database, the
 // hashing engine and the serializers — thin exports of what porcelain and plumbing implement.
 export { Client, type ClientOptions, type CallOptions, type Args } from "./client.js";
-export { ResultRef } from "./result-ref.js";
+export { ResultRef } from "../porcelain/result-ref.js";
 export { TaskRef, isTaskRef, type TaskKey } from "./task-ref.js";
 export type { BatchEntry, BatchResults, SubmitManyOptions, TagFilter, ClientLogOptions } from "./client.js";
 export type { CommitDiff } from "../porcelain/diff.js";
@@ -47,7 +47,8 @@ export type {
 export { ObjectDb, type ObjectRead, type ObjectKind, type PutResult } from "../plumbing/objects.js";
 export { INLINE_LIMIT, encodeCommit, type Commit, type CommitRecord, type CommitStatus } from "../plumbing/commit.js";
 export { sha256, isId } from "../plumbing/ids.js";
-export { hashArgs, previewArgs, IDENTITY, PREVIEW, type Identified, type HashArgsOptions } from "../plumbing/hash/args.js";
+export { hashArgs, IDENTITY, PREVIEW, type Identified, type HashArgsOptions } from "../plumbing/hash/args.js";
+export { previewArgs } from "../plumbing/hash/preview.js";
 export { file, FileArg } from "../plumbing/hash/file-arg.js";
 export { hashExportedFunction, type FunctionHash, type Component } from "../plumbing/hash/function.js";
 export { hashFunctionObject, type RuntimeFunctionHash } from "../plumbing/hash/runtime.js";

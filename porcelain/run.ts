@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } from "../plumbing/errors.js";
-import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
+import { hashArgs } from "../plumbing/hash/args.js";
+import { previewArgs } from "../plumbing/hash/preview.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";

@@ -1,8 +1,13 @@
 // Which store a command uses: --redis URL (else $CASHET_REDIS) for a shared Redis store;
 // otherwise --store DIR, else $CASHET_DIR, else ./.cashet. --remote URL (else $CASHET_REMOTE)
 // puts a `cashet serve` server behind it as a read-through, write-through cache.
-import { FsStore } from "./fs/store.js";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import type * as Analyses from "../hash/module.js";
 import type { Store } from "../store.js";
+import { analysisDir, objectsDir, tmpDir } from "./fs/layout.js";
+import { FsStore } from "./fs/store.js";
 
 export interface OpenStoreOptions {
   /** Store directory; defaults to $CASHET_DIR, then ./.cashet. */
@@ -50,4 +55,17 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   if (!remote) return store;
   const { behindRemote } = await import("./remote.js"); // a store without a remote never loads node:http
   return behindRemote(store, remote);
+}
+
+/**
+ * Keeps module analyses in the directory store at `dir`, when it exists (never creating one: a
+ * refused command changes nothing), so a later cache hit hashes its function without parsing
+ * anything. The first store a process names wins.
+ */
+export function keepAnalyses(storeDir: string): void {
+  const dir = resolve(storeDir);
+  if (!existsSync(objectsDir(dir))) return;
+  // the hasher, loaded here only by callers that hash (run, the Client): `log` never pays for it
+  const analyses = createRequire(import.meta.url)("../hash/module.js") as typeof Analyses;
+  if (analyses.analysisCacheDir() === null) analyses.setAnalysisCache(analysisDir(dir), tmpDir(dir));
 }

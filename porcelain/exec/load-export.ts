@@ -1,6 +1,7 @@
-// Loading a task from its module: what a miss of `cashet run` does, and what a worker thread (or,
-// later, a queue worker on another machine) does to find the function it was asked to run.
-import { extname } from "node:path";
+// Loading a task from its module: what a miss of `cashet run` does, what a worker thread or a
+// queue worker does to find the function it was asked to run — and whether the code this process
+// holds is still the code on disk.
+import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidInputError } from "../../plumbing/errors.js";
 
@@ -61,4 +62,61 @@ export async function loadModuleExports(abs: string): Promise<string[]> {
   const inner = mod.default as Record<string, unknown> | undefined;
   if (inner && typeof inner === "object") for (const k of Object.keys(inner)) if (typeof inner[k] === "function" && !names.includes(k)) names.push(k);
   return names.sort();
+}
+
+/** What each task export's hash was when this process imported its module (`file#export`). */
+const hashAtLoad = new Map<string, string>();
+/** Task modules this process imported with every export's hash recorded (`loadTaskModule`). */
+const loadedModules = new Set<string>();
+let watching = false;
+
+/**
+ * For processes that live on while task files change (serve, queue workers): from now on, the
+ * first import of a task module records every export's hash (`loadTaskModule`), so that any
+ * export edited after that import — even one not called yet — runs as it is on disk. Without it
+ * only the exports already called are checked: enough for a one-shot `cashet run`, which then
+ * never pays for hashing exports it does not call (≈ 10–400 ms, by what they import).
+ */
+export function watchTaskModules(): void {
+  watching = true;
+}
+
+/**
+ * Imports the task module at `file` and records what every one of its exports is right now, so
+ * that a later call of any of them knows whether this process still holds its current code
+ * (`cashet serve --tasks` at start; a module's first miss once `watchTaskModules()`). Returns
+ * the names of its exported functions.
+ */
+export async function loadTaskModule(file: string): Promise<string[]> {
+  const abs = resolve(file);
+  const names = await loadModuleExports(abs);
+  if (!loadedModules.has(abs)) {
+    loadedModules.add(abs);
+    const mod = await importModule(abs); // the same instance: Node imported it once
+    const inner = mod.default && typeof mod.default === "object" ? Object.keys(mod.default) : []; // CommonJS
+    const { hashExportedFunction } = await import("../../plumbing/hash/function.js");
+    for (const name of new Set([...Object.keys(mod), ...inner])) {
+      try {
+        hashAtLoad.set(`${abs}#${name}`, hashExportedFunction(abs, name).hash);
+      } catch {} // not a function the hasher can name: its calls will run in a fresh thread
+    }
+  }
+  return names;
+}
+
+/**
+ * The export `exportName` of the module at `abs` as this process holds it, when that is the code
+ * whose function hash is `hash`; null when this process imported the module before the function
+ * (or anything it depends on) changed. Node never loads a module twice, so running what it holds
+ * would record the old code under the new code's key: such a call must run in a fresh thread,
+ * which loads the files as they are now. `file` is how errors name the module.
+ */
+export async function currentExport(abs: string, exportName: string, hash: string, file = abs): Promise<((...a: unknown[]) => unknown) | null> {
+  const key = `${abs}#${exportName}`;
+  if (watching && !loadedModules.has(abs)) await loadTaskModule(abs);
+  const atLoad = hashAtLoad.get(key);
+  if (loadedModules.has(abs) ? atLoad !== hash : atLoad !== undefined && atLoad !== hash) return null;
+  const fn = await loadExport(abs, exportName, file);
+  if (atLoad === undefined) hashAtLoad.set(key, hash);
+  return fn;
 }

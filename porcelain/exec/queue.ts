@@ -11,11 +11,12 @@ import type { Job, Queue, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { InvalidInputError } from "../../plumbing/errors.js";
 import { IDENTITY, type Identified } from "../../plumbing/hash/args.js";
-import { ObjectDb } from "../../plumbing/objects.js";
 import type { Store } from "../../plumbing/store.js";
 import type { TaskEntry } from "./executor.js";
-import { fileTask, watchTaskModules } from "../run-file.js";
-import { decodeResult, run, TaskError, type RunOptions } from "../run.js";
+import { runFile } from "../call.js";
+import { storedResult } from "../result-ref.js";
+import { TaskError, type RunOptions } from "../run.js";
+import { watchTaskModules } from "./load-export.js";
 
 /** The options that travel with a queued call (the rest are the submitter's own). */
 export type QueuedOptions = Pick<RunOptions, "force" | "cache" | "tags" | "retries" | "timeout" | "ttl">;
@@ -171,40 +172,14 @@ async function runJob(store: Store, root: string, job: Job<QueuedCall, QueuedRes
   const abs = resolve(root, file);
   const { UnrecoverableError } = bullmq();
   if (isAbsolute(file) || relative(root, abs).startsWith("..")) throw new UnrecoverableError(`module ${file} is outside the project root`);
-  const db = new ObjectDb(store.objects);
-  const task = await fileTask({
-    file: abs,
-    exportName,
-    args: decodeArgs(args),
-    resolveArg: async (a) => (a instanceof StoredRef ? a.load(db) : a),
-  }).catch((err: unknown) => {
-    throw new UnrecoverableError((err as Error).message); // a missing module or export will not appear on a retry
-  });
   try {
-    const r = await run(store, task, options);
-    return { commit: r.commit.id, cached: r.cached };
+    const answer = await runFile({ file: abs, exportName, args: decodeArgs(args, store) }, { ...options, store });
+    return { commit: answer.commit.id, cached: answer.cached };
   } catch (err) {
     if (err instanceof TaskError) await job.updateProgress({ failedCommit: err.commit });
+    // A missing module or export, or an argument that cannot be loaded, will not appear on a retry.
+    if (err instanceof InvalidInputError) throw new UnrecoverableError(err.message);
     throw err;
-  }
-}
-
-/** A result of an earlier call, by its output blob: keyed as the submitter's ResultRef is, loaded from the store. */
-class StoredRef implements Identified {
-  constructor(
-    readonly hash: string,
-    readonly commit: string,
-  ) {}
-
-  [IDENTITY](): string {
-    return `ref:${this.hash}`;
-  }
-
-  async load(db: ObjectDb): Promise<unknown> {
-    const commit = await db.getCommit(this.commit);
-    const bytes = commit && (await db.getBlob(this.hash, commit));
-    if (!commit || !bytes) throw new InvalidInputError(`the result ${this.hash.slice(0, 12)} an argument refers to is not in the store`);
-    return decodeResult(commit, bytes);
   }
 }
 
@@ -228,11 +203,11 @@ function encodeArgs(args: readonly unknown[]): string {
   }
 }
 
-function decodeArgs(b64: string): unknown[] {
+function decodeArgs(b64: string, store: Store): unknown[] {
   const restore = (v: unknown): unknown => {
     if (v !== null && typeof v === "object" && REF_MARK in v) {
       const { hash, commit } = (v as RefMark)[REF_MARK];
-      return new StoredRef(hash, commit);
+      return storedResult(store, commit, hash);
     }
     if (Array.isArray(v)) return v.map(restore);
     if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, restore(x)]));

@@ -14,8 +14,9 @@ import { history } from "../history.js";
 import { auth, authorizer, bool, clientGone, errors, jsonBody, num, tags, unreadBodies, wholeNumber } from "./http.js";
 import { log } from "../log.js";
 import { answerHit, HitReader, remoteCacheRoutes } from "./remote-cache.js";
-import { watchTaskModules } from "../run-file.js";
-import { run, type RunOptions, type TaskSpec } from "../run.js";
+import { answerJson, call } from "../call.js";
+import { watchTaskModules } from "../exec/load-export.js";
+import type { RunOptions, TaskSpec } from "../run.js";
 import { show } from "../show.js";
 import { stats } from "../stats.js";
 import { webRoutes } from "./web.js";
@@ -73,9 +74,7 @@ export function createApp(options: ServeOptions, hits = new HitReader(options.st
     for (const key of ["force", "cache"] as const) if (body[key] !== undefined) runOptions[key] = bool(body[key], key);
     for (const key of ["retries", "timeout", "ttl"] as const) if (body[key] !== undefined) runOptions[key] = num(body[key], key);
     if (body.tags !== undefined) runOptions.tags = tags(body.tags);
-    const result = await run(store, task, runOptions);
-    const value = "value" in result ? result.value : (await get(store, result.commit.id)).value;
-    ctx.body = { commit: result.commit.id, output: result.commit.output!.hash, cached: result.cached, durationMs: result.durationMs, result: resultJson(value) };
+    ctx.body = await answerJson(await call(store, task, runOptions));
   });
 
   router.get("/result/:id", async (ctx) => {

@@ -4,7 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { InvalidInputError } from "../../../plumbing/errors.js";
-import { hashArgs, IDENTITY, previewArgs, PREVIEW, type HashArgsOptions } from "../../../plumbing/hash/args.js";
+import { hashArgs, IDENTITY, PREVIEW, type HashArgsOptions } from "../../../plumbing/hash/args.js";
+import { previewArgs } from "../../../plumbing/hash/preview.js";
 import { file, FileArg } from "../../../plumbing/hash/file-arg.js";
 import { tempDir } from "../../helpers/fixtures.js";
 

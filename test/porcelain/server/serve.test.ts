@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../../plumbing/backends/fs/store.js";
-import { fileTask } from "../../../porcelain/run-file.js";
+import { fileTask } from "../../../porcelain/task.js";
 import { createApp, serve, type Listening } from "../../../porcelain/server/serve.js";
 import { cashet, startServe } from "../../helpers/cli.js";
 import { tempDir } from "../../helpers/fixtures.js";

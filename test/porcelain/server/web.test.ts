@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../../plumbing/backends/fs/store.js";
-import { fileTask } from "../../../porcelain/run-file.js";
+import { fileTask } from "../../../porcelain/task.js";
 import { run, TaskError } from "../../../porcelain/run.js";
 import { serve, type Listening } from "../../../porcelain/server/serve.js";
 import { tempDir } from "../../helpers/fixtures.js";
