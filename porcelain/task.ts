@@ -12,7 +12,6 @@ import { FileArg } from "../plumbing/hash/file-arg.js";
 import type { Component } from "../plumbing/hash/function.js";
 import { hashExportedFunction } from "../plumbing/hash/function.js";
 import type { Executor } from "./exec/executor.js";
-import { currentExport } from "./exec/load-export.js";
 import { ResultRef } from "./result-ref.js";
 import type { TaskSpec } from "./run.js";
 
@@ -96,6 +95,7 @@ export async function fileTask(call: FileCall): Promise<TaskSpec> {
     // run calls this only on a miss, before the first attempt and before it records the commit:
     // the one place the module is imported.
     resolveArgs: async (given) => {
+      const { currentExport } = await import("./exec/load-export.js"); // a hit never loads modules
       const current = await currentExport(abs, exportName, func.hash, file);
       if (current === null) {
         spec.executor = freshThread; // this process holds older code than the file's
