@@ -50,7 +50,12 @@ export interface RunOptions {
   tags?: Record<string, string>;
   /** Extra attempts after a failure, with exponential backoff. */
   retries?: number;
-  /** Seconds (fractions allowed). In-process timeouts are soft: the task's signal aborts and the call stops waiting. */
+  /**
+   * Seconds (fractions allowed) an attempt may take; one that takes longer fails with
+   * TaskTimeoutError (retried while retries remain). In-process timeouts are soft: the task's
+   * signal aborts and the call stops waiting, but synchronous code cannot be interrupted — it is
+   * failed when it returns late. A WorkerPoolExecutor stops the thread.
+   */
   timeout?: number;
   /** Where attempts run (default: in this thread), or a runner of whole calls elsewhere (a queue). */
   executor?: Executor | RemoteRunner;
