@@ -48,6 +48,12 @@ export interface RunOptions {
   cache?: boolean;
   /** Metadata, not part of the key. */
   tags?: Record<string, string>;
+  /**
+   * The name the commit records (`func.name`, what `log --func` finds) instead of the function's
+   * own. Metadata, not part of the key: a hit returns the commit as it was recorded, under the
+   * name of the call that ran it.
+   */
+  name?: string;
   /** Extra attempts after a failure, with exponential backoff. */
   retries?: number;
   /**
@@ -122,7 +128,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const ref = fingerprintRef(fingerprint);
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
-  const waiting = new Waiting(store, fingerprint, task.func.name, options);
+  const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
 
   for (;;) {
     options.signal?.throwIfAborted();
@@ -139,7 +145,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
         ...(task.entry ? { entry: task.entry } : {}),
         args: task.args,
         options: { force, cache, tags, retries, timeout, ttl },
-        name: task.func.name,
+        name: options.name ?? task.func.name,
       });
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
@@ -379,7 +385,7 @@ async function execute(
   const now = Date.now();
   const base = {
     fingerprint: key.fingerprint,
-    func: task.func,
+    func: options.name !== undefined ? { ...task.func, name: options.name } : task.func,
     args: { hash: key.argsHash, preview: previewArgs(task.args), blob: argsBlob },
     parent: head,
     createdAt: new Date(now).toISOString(),
@@ -402,7 +408,7 @@ async function execute(
     // A failed run is recorded (log, history) but never becomes the head: the last good result stays served.
     const put = await db.putCommit(record);
     await publish(store, claim, put.id, null, null);
-    throw runFailed(task.func.name, attempt, put.id, err);
+    throw runFailed(record.func.name, attempt, put.id, err);
   }
 
   const serializer = options.serializer ?? defaultSerializerFor(value);
@@ -457,6 +463,10 @@ function validate(o: RunOptions): void {
   checkSeconds(o.timeout, "timeout");
   checkSeconds(o.ttl, "ttl");
   checkSeconds(o.waitTimeout, "waitTimeout");
+  // The index keys runs by name, NUL-separated: a name may not hold one.
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "" || o.name.includes("\0"))) {
+    throw new InvalidInputError(`name must be a non-empty string without NUL, not ${JSON.stringify(o.name)}`);
+  }
   if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
     throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
   }

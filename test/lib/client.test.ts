@@ -238,6 +238,18 @@ for (const backend of backends) {
       assert.equal(await (await client.run(busy, { args: [10, label], timeout: 5 })).load(), "done", "within its timeout it completes");
     });
 
+    test("client.task(fn, { name }) records that name; log --func finds it; the key stays the function's", async () => {
+      const train = client.task(double, { name: `train-${backend.name}` });
+      const ref = await train(7000);
+      const commit = await client.show(ref.commit);
+      assert.equal(commit.func.name, `train-${backend.name}`);
+      assert.deepEqual((await client.log({ func: `train-${backend.name}` })).map((c) => c.id), [ref.commit]);
+      const plain = await client.submit(double, 7000);
+      assert.equal(plain.cached, true, "the name is not part of the key");
+      assert.equal(plain.commit, ref.commit);
+      await assert.rejects(client.run(double, { args: [1], name: "" }), /name must be a non-empty string/);
+    });
+
     test("concurrent identical calls in one process run once and share the result", async () => {
       const n = before("slowSquare");
       const refs = await Promise.all(Array.from({ length: 6 }, () => client.submit(slowSquare, 9)));
