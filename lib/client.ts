@@ -293,7 +293,7 @@ export class Client {
     return {
       fn,
       args,
-      ...(identity.file ? { file: identity.file } : {}),
+      ...(identity.file ? { file: identity.file, files: identity.files } : {}),
       ...(identity.file && identity.exportName !== undefined ? { entry: { file: identity.file, exportName: identity.exportName } } : {}),
       func: {
         name: fn.name || identity.name,

@@ -100,6 +100,7 @@ export async function fileTask(input: Omit<RunFileInput, "options">): Promise<Ta
   let loaded: ((...a: unknown[]) => unknown) | undefined;
   const spec: TaskSpec = {
     file: identity.file,
+    files: identity.files,
     entry: { file: abs, exportName },
     fn: (...a: never[]) => loaded!(...a),
     args,

@@ -25,6 +25,8 @@ export interface TaskSpec {
   func: { name: string; module: string; hash: string; source: string; deps: Json[] };
   /** The file that defines the function (absolute), for git provenance; absent for eval'd code. */
   file?: string;
+  /** Every source file of the function's closure (absolute, `file` among them), for git provenance: dirty when any differs from HEAD. */
+  files?: string[];
   /** The module export the function is, when it is one: how executors in other threads or machines load it. */
   entry?: TaskEntry;
   /** Hashes a function found among the arguments (normally its function hash). */
@@ -393,7 +395,7 @@ async function execute(
     attempts: attempt,
     tags: { ...(options.tags ?? {}) },
     expiresAt: options.ttl !== undefined ? new Date(now + options.ttl * 1000).toISOString() : null,
-    provenance: { ...(await provenanceOf(task.file ?? null)), ...(options.provenance ?? {}) },
+    provenance: { ...(await provenanceOf(task.file ?? null, task.files)), ...(options.provenance ?? {}) },
   };
 
   if (!ok) {
