@@ -30,7 +30,8 @@ const HELP = `
     --no-cache             always run; record the run under a fingerprint of its own
     --tag k=v              metadata, not part of the key (repeatable)
     --retries N            extra attempts after a failure (exponential backoff)
-    --timeout SECONDS      give up on an attempt after this long (fractions allowed)
+    --timeout SECONDS      an attempt that runs longer fails (fractions allowed); in this process
+                           synchronous code cannot be interrupted: it fails when it returns late
     --ttl SECONDS          the result stays valid this long
     --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
                            runs this very call (default: wait as long as it lives)

@@ -15,7 +15,6 @@ import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer }
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
 import { checkSeconds } from "../plumbing/units.js";
 import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
-import { provenanceOf } from "./provenance.js";
 
 export { TaskTimeoutError, WaitTimeoutError };
 
@@ -26,6 +25,8 @@ export interface TaskSpec {
   func: { name: string; module: string; hash: string; source: string; deps: Json[] };
   /** The file that defines the function (absolute), for git provenance; absent for eval'd code. */
   file?: string;
+  /** Every source file of the function's closure (absolute, `file` among them), for git provenance: dirty when any differs from HEAD. */
+  files?: string[];
   /** The module export the function is, when it is one: how executors in other threads or machines load it. */
   entry?: TaskEntry;
   /** Hashes a function found among the arguments (normally its function hash). */
@@ -49,9 +50,20 @@ export interface RunOptions {
   cache?: boolean;
   /** Metadata, not part of the key. */
   tags?: Record<string, string>;
+  /**
+   * The name the commit records (`func.name`, what `log --func` finds) instead of the function's
+   * own. Metadata, not part of the key: a hit returns the commit as it was recorded, under the
+   * name of the call that ran it.
+   */
+  name?: string;
   /** Extra attempts after a failure, with exponential backoff. */
   retries?: number;
-  /** Seconds (fractions allowed). In-process timeouts are soft: the task's signal aborts and the call stops waiting. */
+  /**
+   * Seconds (fractions allowed) an attempt may take; one that takes longer fails with
+   * TaskTimeoutError (retried while retries remain). In-process timeouts are soft: the task's
+   * signal aborts and the call stops waiting, but synchronous code cannot be interrupted — it is
+   * failed when it returns late. A WorkerPoolExecutor stops the thread.
+   */
   timeout?: number;
   /** Where attempts run (default: in this thread), or a runner of whole calls elsewhere (a queue). */
   executor?: Executor | RemoteRunner;
@@ -118,7 +130,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const ref = fingerprintRef(fingerprint);
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
-  const waiting = new Waiting(store, fingerprint, task.func.name, options);
+  const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
 
   for (;;) {
     options.signal?.throwIfAborted();
@@ -135,7 +147,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
         ...(task.entry ? { entry: task.entry } : {}),
         args: task.args,
         options: { force, cache, tags, retries, timeout, ttl },
-        name: task.func.name,
+        name: options.name ?? task.func.name,
       });
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
@@ -375,7 +387,7 @@ async function execute(
   const now = Date.now();
   const base = {
     fingerprint: key.fingerprint,
-    func: task.func,
+    func: options.name !== undefined ? { ...task.func, name: options.name } : task.func,
     args: { hash: key.argsHash, preview: previewArgs(task.args), blob: argsBlob },
     parent: head,
     createdAt: new Date(now).toISOString(),
@@ -383,7 +395,8 @@ async function execute(
     attempts: attempt,
     tags: { ...(options.tags ?? {}) },
     expiresAt: options.ttl !== undefined ? new Date(now + options.ttl * 1000).toISOString() : null,
-    provenance: { ...(await provenanceOf(task.file ?? null)), ...(options.provenance ?? {}) },
+    // git provenance: loaded by a miss only, a hit never reads it
+    provenance: { ...(await (await import("./provenance.js")).provenanceOf(task.file ?? null, task.files)), ...(options.provenance ?? {}) },
   };
 
   if (!ok) {
@@ -398,7 +411,7 @@ async function execute(
     // A failed run is recorded (log, history) but never becomes the head: the last good result stays served.
     const put = await db.putCommit(record);
     await publish(store, claim, put.id, null, null);
-    throw runFailed(task.func.name, attempt, put.id, err);
+    throw runFailed(record.func.name, attempt, put.id, err);
   }
 
   const serializer = options.serializer ?? defaultSerializerFor(value);
@@ -453,6 +466,10 @@ function validate(o: RunOptions): void {
   checkSeconds(o.timeout, "timeout");
   checkSeconds(o.ttl, "ttl");
   checkSeconds(o.waitTimeout, "waitTimeout");
+  // The index keys runs by name, NUL-separated: a name may not hold one.
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "" || o.name.includes("\0"))) {
+    throw new InvalidInputError(`name must be a non-empty string without NUL, not ${JSON.stringify(o.name)}`);
+  }
   if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
     throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
   }

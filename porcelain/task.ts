@@ -45,9 +45,9 @@ function funcRecord(name: string, file: string | undefined, hash: string, source
 /**
  * The task of calling the function object `fn` with `args` (`client.submit`): its hash by the
  * runtime path (its source as the file has it, plus the values it captured), so it shares the
- * cache with `cashet run file#fn`. `name` records it under another name than its own.
+ * cache with `cashet run file#fn`.
  */
-export async function functionTask(fn: AnyFn, args: readonly unknown[], options: { name?: string } = {}): Promise<TaskSpec> {
+export async function functionTask(fn: AnyFn, args: readonly unknown[]): Promise<TaskSpec> {
   if (typeof fn !== "function") throw new TypeError(`submit needs a function, not ${typeof fn}`);
   // node:inspector and the module graph's hashing: loaded by the first call of a function, never by the CLI
   const { hashFunctionObject } = await import("../plumbing/hash/runtime.js");
@@ -55,9 +55,9 @@ export async function functionTask(fn: AnyFn, args: readonly unknown[], options:
   return {
     fn,
     args,
-    ...(identity.file ? { file: identity.file } : {}),
+    ...(identity.file ? { file: identity.file, files: identity.files } : {}),
     ...(identity.file && identity.exportName !== undefined ? { entry: { file: identity.file, exportName: identity.exportName } } : {}),
-    func: funcRecord(options.name ?? (fn.name || identity.name), identity.file, identity.hash, identity.source ?? Function.prototype.toString.call(fn), identity.components),
+    func: funcRecord(fn.name || identity.name, identity.file, identity.hash, identity.source ?? Function.prototype.toString.call(fn), identity.components),
     hashFunction: async (f) => (await hashFunctionObject(f as AnyFn)).hash,
     resolveArgs: (given) => Promise.all(given.map((arg) => resolveArg(arg))),
   };
@@ -88,6 +88,7 @@ export async function fileTask(call: FileCall): Promise<TaskSpec> {
   let loaded: ((...a: unknown[]) => unknown) | undefined;
   const spec: TaskSpec = {
     file: identity.file,
+    files: identity.files,
     entry: { file: abs, exportName },
     fn: (...a: never[]) => loaded!(...a),
     args,

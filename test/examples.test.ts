@@ -129,10 +129,10 @@ test("examples/provenance: show records the repository's commit, branch and dirt
     });
     const head = git("rev-parse", "HEAD");
     const branch = git("rev-parse", "--abbrev-ref", "HEAD");
-    const gitLines = out.split("\n").filter((l) => /^\s+git\s/.test(l)).map((l) => JSON.parse(l.trim().replace(/^git\s+/, "")) as { commit: string; branch: string; dirty: boolean });
+    const gitLines = out.split("\n").filter((l) => /^\s+git\s/.test(l)).map((l) => JSON.parse(l.trim().replace(/^git\s+/, "")) as { commit: string; branch: string; dirty: boolean; dirtyFiles?: string[] });
     assert.deepEqual(gitLines, [
       { branch, commit: head, dirty: false },
-      { branch, commit: head, dirty: true },
+      { branch, commit: head, dirty: true, dirtyFiles: ["tasks.ts"] },
     ]);
     assert.match(out, /^-  return \{ city, days, temps: Array\.from\(\{ length: days \}, \(_, d\) => base \+ \(d % 3\)\) \};$/m);
     assert.match(out, /^\+  return \{ city, days, temps: Array\.from\(\{ length: days \}, \(_, d\) => base \+ \(d % 5\)\) \};$/m);

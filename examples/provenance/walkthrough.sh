@@ -9,5 +9,5 @@ first=$($CASHET run --json tasks.ts#forecast oslo 3 | sed 's/.*"commit":"\([0-9a
 sed -i 's/d % 3/d % 5/' tasks.ts                       # an uncommitted change to the function
 second=$($CASHET run --json tasks.ts#forecast oslo 3 | sed 's/.*"commit":"\([0-9a-f]*\)".*/\1/')
 $CASHET show "$first"                                   # git: <HEAD> on <branch>, clean
-$CASHET show "$second"                                  # git: … dirty
+$CASHET show "$second"                                  # git: … dirty, dirtyFiles ["tasks.ts"]
 $CASHET diff "$first" "$second"                         # the function changed: a unified diff

@@ -40,6 +40,12 @@ export interface FunctionHash {
   name: string;
   file: string;
   components: Component[];
+  /**
+   * The source files of the closure, absolute and sorted: the function's own file, every file a
+   * declaration or statement of the key comes from. Installed packages are not among them (they
+   * count by version). What provenance checks against git; not part of the hash.
+   */
+  files: string[];
   /** Things that could not be followed (an unresolved import, a package without package.json). */
   warnings: string[];
   /**
@@ -403,6 +409,7 @@ function hashClosure(file: string, name: string, rootCode?: Code): FunctionHash 
     name,
     file,
     components: sorted,
+    files: [...sourceFiles].sort(),
     warnings: [...warnings],
     untracked: [...untracked].sort(),
     ...(rootText !== undefined ? { source: rootText } : {}),

@@ -134,7 +134,7 @@ async function compute(fn: Fn, options: RuntimeHashOptions): Promise<RuntimeFunc
   } else {
     const { hash } = analyseFunctionSource(source);
     warnOnce(`text\0${name}`, `function ${name} has no source file (eval, REPL or new Function): it is hashed from its text, and what it references is not tracked`, warnings);
-    base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], warnings: [], untracked: [] };
+    base = { hash, name, file: "", components: [{ kind: "function", key: `text#${name}`, name, hash }], files: [], warnings: [], untracked: [] };
     via = "text";
   }
 
@@ -424,6 +424,7 @@ function foreignHash(foreign: Foreign, name: string): RuntimeFunctionHash {
     name,
     file: "",
     components: pkg ? [{ kind: "package", key: `npm:${pkg.name}@${pkg.version}`, name: pkg.name, hash: pkg.version, ...(pkg.integrity ? { integrity: pkg.integrity } : {}) }] : [],
+    files: [],
     warnings: [],
     untracked: [],
     via: pkg ? "package" : "builtin",

@@ -56,15 +56,20 @@ export function isRemoteRunner(e: Executor | RemoteRunner): e is RemoteRunner {
   return typeof (e as RemoteRunner).runRemote === "function";
 }
 
-/** A task ran past its timeout. `hard` when its work was stopped, soft when only its signal aborted. */
+/**
+ * A task ran past its timeout. `hard` when its work was stopped; soft when only its signal
+ * aborted, or — `endedAfterMs` — when it held the thread past its deadline and returned late.
+ */
 export class TaskTimeoutError extends CashetError {
   readonly hard: boolean;
-  constructor(seconds: number, hard = false) {
+  constructor(seconds: number, hard = false, endedAfterMs?: number) {
     super(
       "ETIMEOUT",
       hard
         ? `timed out after ${seconds} s (the worker running it was stopped)`
-        : `timed out after ${seconds} s (in-process timeouts are soft: the task's signal was aborted)`,
+        : endedAfterMs !== undefined
+          ? `timed out after ${seconds} s (it ended after ${(endedAfterMs / 1000).toFixed(2)} s; in-process timeouts cannot interrupt synchronous code: use WorkerPoolExecutor for a hard stop)`
+          : `timed out after ${seconds} s (in-process timeouts are soft: the task's signal was aborted)`,
     );
     this.hard = hard;
   }
@@ -72,7 +77,9 @@ export class TaskTimeoutError extends CashetError {
 
 /**
  * Runs tasks in this thread. A timeout is soft: the task's signal aborts and the call stops
- * waiting, but JavaScript cannot stop a function that does not look at its signal.
+ * waiting, but JavaScript cannot stop a function that does not look at its signal — and code that
+ * never yields (a busy loop) holds the thread, so the timer cannot even fire. Such an attempt is
+ * failed when it ends after its deadline: whatever it returned, it did not finish in time.
  */
 export class InProcessExecutor implements Executor {
   async execute(call: TaskCall): Promise<unknown> {
@@ -81,6 +88,14 @@ export class InProcessExecutor implements Executor {
     if (call.signal?.aborted) controller.abort(call.signal.reason);
     call.signal?.addEventListener("abort", onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    const late = (): TaskTimeoutError | null => {
+      const took = performance.now() - started;
+      if (call.timeout === undefined || took <= call.timeout * 1000 || call.signal?.aborted) return null;
+      const err = new TaskTimeoutError(call.timeout, false, took);
+      controller.abort(err); // what it left running (timers, requests) is told to stop
+      return err;
+    };
     try {
       const running = Promise.resolve().then(() =>
         runWithContext({ signal: controller.signal, attempt: call.attempt, fingerprint: call.fingerprint }, () =>
@@ -102,7 +117,16 @@ export class InProcessExecutor implements Executor {
       if (call.signal) {
         racers.push(new Promise((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true })));
       }
-      return await Promise.race(racers);
+      let value: unknown;
+      try {
+        value = await Promise.race(racers);
+      } catch (err) {
+        if (err instanceof TaskTimeoutError) throw err;
+        throw late() ?? err;
+      }
+      const overran = late();
+      if (overran) throw overran;
+      return value;
     } finally {
       clearTimeout(timer);
       call.signal?.removeEventListener("abort", onAbort);

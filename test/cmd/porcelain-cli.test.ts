@@ -101,6 +101,24 @@ describe("cashet porcelain: reading", () => {
     assert.equal(empty.out, "", "no rows, no header");
   });
 
+  test("the store flags may come before the command (--store DIR and --store=DIR); another flag there is a usage error", async () => {
+    const ids = (out: string): string[] => (JSON.parse(out) as Array<{ id: string }>).map((c) => c.id);
+    const before = await cashet(["--store", t.dir, "log", "--json"]);
+    assert.equal(before.code, 0, before.stderr);
+    assert.deepEqual(ids(before.out), [load.id, failed.id, first.id]);
+    const stats = await cashet([`--store=${t.dir}`, "stats", "--json"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.equal(JSON.parse(stats.out).totalCommits, 3);
+    assert.equal(JSON.parse(stats.out).location, t.dir);
+    assert.match(await fails(["--bogus", "log", ...s], 2), /unknown flag --bogus before the command/);
+    assert.match(await fails(["--json", "log", ...s], 2), /unknown flag --json before the command/);
+    assert.match(await fails(["--store"], 2), /--store needs a value/);
+    const version = await cashet(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.out, /^\d+\.\d+\.\d+\n$/);
+    assert.equal((await cashet(["--store", t.dir, "--version"])).code, 0);
+  });
+
   test("log refuses a bad --status, --limit or --tag, or an argument, with exit 2 and one line", async () => {
     for (const bad of [["--status", "running"], ["--limit", "0"], ["--limit", "ten"], ["--limit", "1.5"], ["--tag", "=v"], ["--tag", ""], ["extra"], ["--bogus"]]) {
       await fails(["log", ...s, ...bad], 2);

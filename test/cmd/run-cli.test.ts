@@ -48,6 +48,7 @@ export function flaky() {
   return "ok";
 }
 export function slow() { return new Promise((r) => setTimeout(() => r("late"), 10000)); }
+export function busy(ms) { appendFileSync(${js("busy.count")}, "x"); const end = Date.now() + ms; while (Date.now() < end) {} return "done"; }
 export function tick() { appendFileSync(${js("tick.count")}, "x"); return Date.now(); }
 export function square(n) { appendFileSync(${js("square.count")}, "x"); return n * n; }
 export const notfn = 5;
@@ -211,6 +212,23 @@ export function scale(input: Input): Shape {
     assert.match(r.stderr, /^cashet: .*timed out/);
     assert.equal(r.out, "");
     assert.ok(Date.now() - started < 8000, "the process does not wait for the abandoned task");
+  });
+
+  test("--timeout fails a synchronous task that returns after its deadline: exit 1, not cached, retried", async () => {
+    const s = fresh("busy");
+    const r = await run([`${p("tasks.mjs")}#busy`, "700", "--timeout", "0.2"], s);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^cashet: busy failed: timed out after 0.2 s .*cannot interrupt synchronous code/);
+    assert.equal(r.out, "");
+    const again = await run([`${p("tasks.mjs")}#busy`, "700", "--timeout", "0.2"], s);
+    assert.equal(again.code, 1, "a late attempt is never a hit");
+    assert.equal(count("busy.count"), 2);
+    const retried = await run([`${p("tasks.mjs")}#busy`, "700", "--timeout", "0.2", "--retries", "1"], s);
+    assert.equal(retried.code, 1);
+    assert.match(retried.stderr, /busy failed after 2 attempts: timed out/);
+    assert.equal(count("busy.count"), 4);
+    const log = JSON.parse((await cashet(["log", "--store", s, "--json"], ENV)).out) as Array<{ status: string; attempts: number }>;
+    assert.deepEqual(log.map((c) => [c.status, c.attempts]), [["failed", 2], ["failed", 1], ["failed", 1]]);
   });
 
   test("a throwing task exits 1 with a cashet: line, then its error and stack on stderr", async () => {

@@ -7,6 +7,7 @@ import { Client } from "../../lib/client.js";
 import { AmbiguousIdError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
 import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { TaskError } from "../../porcelain/run.js";
+import { cashet } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const calls: Record<string, number> = {};
@@ -32,6 +33,16 @@ after(async () => {
   await store.stopDaemon();
   await store.close();
   t.remove();
+});
+
+test("a name given to client.task is what log --func finds, in the library and on the command line", async () => {
+  const named = client.task(perimeter, { name: "train" });
+  const ref = await named(40, 2);
+  assert.equal((await client.show(ref.commit)).func.name, "train");
+  assert.deepEqual((await client.log({ func: "train" })).map((c) => c.id), [ref.commit]);
+  const cli = await cashet(["log", "--json", "--store", store.location, "--func", "train"]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual((JSON.parse(cli.out) as Array<{ id: string }>).map((c) => c.id), [ref.commit]);
 });
 
 test("log lists runs newest first and filters by function, status and tags (object or k=v form)", async () => {

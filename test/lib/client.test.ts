@@ -12,7 +12,7 @@ import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { MemoryStore } from "../../plumbing/backends/memory.js";
 import type { Store } from "../../plumbing/store.js";
 import { context } from "../../porcelain/exec/context.js";
-import { TaskError, WaitTimeoutError } from "../../porcelain/run.js";
+import { TaskError, TaskTimeoutError, WaitTimeoutError } from "../../porcelain/run.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 // Tasks live at module level: what a closure captures is part of its key, so counters captured
@@ -43,6 +43,15 @@ export async function waitForAbort(): Promise<string> {
   const { signal } = context();
   await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
   return `aborted: ${signal.aborted}`;
+}
+/** Holds the thread for `ms` without yielding: no timer can fire until it returns. */
+export function busy(ms: number, label: string): string {
+  count(`busy-${label}`);
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+  return "done";
 }
 export function parity(x: number): string {
   count("parity");
@@ -209,6 +218,36 @@ for (const backend of backends) {
       const err = await client.run(waitForAbort, { timeout: 0.1 }).then(() => null, (e: unknown) => e);
       assert.ok(err instanceof TaskError, String(err));
       assert.match(err.message, /timed out after 0.1 s/);
+    });
+
+    test("a synchronous task that returns after its timeout fails with TaskTimeoutError, is retried, and is never a hit", async () => {
+      const label = backend.name;
+      const err = await client.run(busy, { args: [300, label], timeout: 0.1 }).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof TaskError, String(err));
+      assert.ok(err.cause instanceof TaskTimeoutError, String(err.cause));
+      assert.match(err.message, /timed out after 0.1 s .*cannot interrupt synchronous code/);
+      const failed = await new ObjectDb(store.objects).getCommit(err.commit);
+      assert.equal(failed!.status, "failed");
+      assert.equal(failed!.attempts, 1);
+      assert.equal(failed!.error!.name, "TaskTimeoutError");
+
+      const retried = await client.run(busy, { args: [300, label], timeout: 0.1, retries: 1 }).then(() => null, (e: unknown) => e);
+      assert.ok(retried instanceof TaskError);
+      assert.equal((await new ObjectDb(store.objects).getCommit(retried.commit))!.attempts, 2);
+      assert.equal(calls[`busy-${label}`], 3, "ran each time: a late attempt is not a result");
+      assert.equal(await (await client.run(busy, { args: [10, label], timeout: 5 })).load(), "done", "within its timeout it completes");
+    });
+
+    test("client.task(fn, { name }) records that name; log --func finds it; the key stays the function's", async () => {
+      const train = client.task(double, { name: `train-${backend.name}` });
+      const ref = await train(7000);
+      const commit = await client.show(ref.commit);
+      assert.equal(commit.func.name, `train-${backend.name}`);
+      assert.deepEqual((await client.log({ func: `train-${backend.name}` })).map((c) => c.id), [ref.commit]);
+      const plain = await client.submit(double, 7000);
+      assert.equal(plain.cached, true, "the name is not part of the key");
+      assert.equal(plain.commit, ref.commit);
+      await assert.rejects(client.run(double, { args: [1], name: "" }), /name must be a non-empty string/);
     });
 
     test("concurrent identical calls in one process run once and share the result", async () => {

@@ -56,13 +56,12 @@ describe("runFile and call", () => {
     assert.equal(byFn.commit.id, byFile.commit.id);
   });
 
-  test("a function task records the name it is given, not the function's own; the key stays the function's", async () => {
-    const store = new MemoryStore();
+  test("both builders list the closure's files for provenance, the task's own file first among them", async () => {
     const { double } = (await import(pathToFileURL(task).href)) as { double: (x: number) => number };
-    const named = await functionTask(double as (...a: never[]) => unknown, [8], { name: "twice" });
-    assert.equal(named.func.name, "twice");
-    assert.equal(named.func.hash, (await functionTask(double as (...a: never[]) => unknown, [8])).func.hash);
-    assert.equal((await call(store, named)).commit.func.name, "twice");
+    const byFile = await fileTask({ file: task, exportName: "double", args: [1] });
+    const byFn = await functionTask(double as (...a: never[]) => unknown, [1]);
+    assert.deepEqual(byFn.files, byFile.files);
+    assert.ok(byFile.files?.includes(task), String(byFile.files));
   });
 
   test("a stored result loads from the store by its commit, and one naming another commit's output is refused", async () => {

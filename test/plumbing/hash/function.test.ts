@@ -3,7 +3,7 @@
 // route the function is reached; and `components` says what went into it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -992,6 +992,11 @@ describe("function hash: components", () => {
     assert.ok(!r.components.some((c) => /(^|:)(node:)?(fs|path)$/.test(c.key) || c.name === "fs" || c.name === "path" || c.name === "readFileSync"));
     assert.deepEqual(new Set(r.components.map((c) => c.kind)), new Set(["function", "declaration", "statement", "package"]));
     assert.deepEqual(r.warnings, []);
+  });
+
+  test("files lists the closure's source files, absolute and sorted: no package, no type-only import", () => {
+    const real = realpathSync(dir);
+    assert.deepEqual(r.files, [join(real, "src/lib/math.ts"), join(real, "src/train.ts")]);
   });
 
   test("components are sorted by key, and the hash is a 64-hex sha256", () => {
