@@ -112,7 +112,10 @@ describe("the npm package, installed from its tarball into a fresh project", { t
     // also what cashet's own package.json says.
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies, allowScripts: pkg.allowScripts }, null, 2));
     writeFileSync(join(project, "package-lock.json"), JSON.stringify(consumerLock(dependencies.cashet, info!.integrity, dependencies), null, 2));
-    ok(await exec("npm", ["ci", "--offline", "--foreground-scripts=false", "--loglevel=error"], { cwd: project, env }), "npm ci --offline");
+    // --prefix as well as cwd: under `npm test` the environment carries the repository as
+    // npm_config_local_prefix, and an `npm ci` that took it for the project would replace the
+    // repository's node_modules.
+    ok(await exec("npm", ["ci", "--offline", "--prefix", project, "--foreground-scripts=false", "--loglevel=error"], { cwd: project, env }), "npm ci --offline");
     writeFileSync(join(project, "task.mjs"), TASK);
     writeFileSync(join(project, "consumer.ts"), CONSUMER);
   });
