@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FsStore } from "../../../plumbing/backends/fs/store.js";
 import { fileTask } from "../../../porcelain/task.js";
-import { createApp, serve, type Listening } from "../../../porcelain/server/serve.js";
+import { createApp } from "../../../porcelain/server/app.js";
+import { serve, type Listening } from "../../../porcelain/server/serve.js";
 import { cashet, startServe } from "../../helpers/cli.js";
 import { tempDir } from "../../helpers/fixtures.js";
 
