@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { CashetError, InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/backends/open.js";
 import type { Store } from "../plumbing/store.js";
+import { checkTagFilters, parseDuration } from "../plumbing/validate.js";
 
 /** Exit codes (SPEC §5), for every command; `waited`: gave up waiting for another runner of the same call. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, waited: 4 } as const;
@@ -39,9 +40,13 @@ export const RUN_FILTER_FLAGS = {
   since: { type: "string" },
 } as const;
 
-/** Those flags as the porcelain's RunFilters. */
-export function runFilters(flags: { func?: string; tag?: string[]; since?: string }): { func?: string; tags: string[]; since?: string } {
-  return { ...(flags.func !== undefined ? { func: flags.func } : {}), tags: flags.tag ?? [], ...(flags.since !== undefined ? { since: flags.since } : {}) };
+/** Those flags as the porcelain's RunFilters (`--since` a duration back from now, as a time). */
+export function runFilters(flags: { func?: string; tag?: string[]; since?: string }): { func?: string; tags: string[]; since?: number } {
+  return {
+    ...(flags.func !== undefined ? { func: flags.func } : {}),
+    tags: checkTagFilters(flags.tag ?? [], "--tag"),
+    ...(flags.since !== undefined ? { since: Date.now() - parseDuration(flags.since, "--since") } : {}),
+  };
 }
 
 export const JSON_FLAG = {

@@ -12,7 +12,7 @@ import { remoteCache, storeDir } from "../plumbing/backends/open.js";
 import { behindRemote } from "../plumbing/backends/remote.js";
 import type { Store } from "../plumbing/store.js";
 import type { Serializer } from "../plumbing/serializers.js";
-import { checkSeconds } from "../plumbing/units.js";
+import { checkSeconds, checkTagFilters } from "../plumbing/validate.js";
 import { decodeResult, run, type RunOptions, type RunResult, type TaskSpec } from "../porcelain/run.js";
 import type { Executor, RemoteRunner } from "../porcelain/exec/executor.js";
 import { keepAnalysesIn } from "../porcelain/run-file.js";
@@ -199,7 +199,7 @@ export class Client {
   /** Commits matching every filter, newest first (default limit 20; `Infinity` for all). */
   async log(options: ClientLogOptions = {}): Promise<Commit[]> {
     const { tags, ...rest } = options;
-    return log(this.store, { ...rest, ...(tags ? { tags: tagFilters(tags) } : {}) });
+    return log(this.store, { ...rest, ...(tags ? { tags: checkTagFilters(tags, "tags") } : {}) });
   }
 
   /** The commit a full id or unique prefix names. Throws NotFoundError / AmbiguousIdError. */
@@ -253,7 +253,7 @@ export class Client {
 
   /** Removes every commit carrying all of `tags`; returns how many. At least one tag is required. */
   async invalidate(options: { tags: TagFilter }): Promise<number> {
-    return invalidate(this.store, { tags: tagFilters(options?.tags ?? []) });
+    return invalidate(this.store, { tags: checkTagFilters(options?.tags ?? [], "tags") });
   }
 
   /**
@@ -313,16 +313,6 @@ export class Client {
       "value" in result ? (result.value as T) : (decodeResult(commit, result.bytes, this.options.serializers) as T);
     return new ResultRef<T>(commit.id, commit.output!.hash, commit.output!.size, result.cached, decode);
   }
-}
-
-/** Tag filters as the porcelain takes them: `k=v` or `k` strings. */
-function tagFilters(tags: TagFilter): string[] {
-  if (Array.isArray(tags)) return [...(tags as readonly string[])];
-  if (tags === null || typeof tags !== "object") throw new InvalidInputError(`tags must be an object of strings or a list of "k=v" / "k", not ${String(tags)}`);
-  return Object.entries(tags).map(([k, v]) => {
-    if (typeof v !== "string") throw new InvalidInputError(`tag "${k}" must have a string value, not ${typeof v}`);
-    return `${k}=${v}`;
-  });
 }
 
 /** A batch entry as function, arguments and options; says what is wrong with a malformed one. */

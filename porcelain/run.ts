@@ -12,7 +12,7 @@ import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
-import { checkSeconds } from "../plumbing/units.js";
+import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
 import { provenanceOf } from "./provenance.js";
 
@@ -452,10 +452,6 @@ function validate(o: RunOptions): void {
   checkSeconds(o.timeout, "timeout");
   checkSeconds(o.ttl, "ttl");
   checkSeconds(o.waitTimeout, "waitTimeout");
-  if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
-    throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
-  }
-  for (const [k, v] of Object.entries(o.tags ?? {})) {
-    if (!k || k.includes("=") || typeof v !== "string") throw new InvalidInputError(`tag "${k}" must be a non-empty key without "=" and a string value`);
-  }
+  wholeNumber(o.retries, "retries");
+  checkTags(o.tags, "tags");
 }

@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { InvalidInputError } from "../../plumbing/errors.js";
+import { wholeNumber } from "../../plumbing/validate.js";
 import { TaskTimeoutError, type Executor, type TaskCall } from "./executor.js";
 
 /** What the pool sends a thread. */
@@ -52,9 +53,7 @@ export class WorkerPoolExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly options: WorkerPoolOptions = {}) {
-    const size = options.size ?? availableParallelism();
-    if (!(Number.isSafeInteger(size) && size >= 1)) throw new InvalidInputError(`a worker pool needs a size of at least 1, not ${size}`);
-    this.size = size;
+    this.size = wholeNumber(options.size ?? availableParallelism(), "a worker pool's size", { min: 1 });
   }
 
   execute(call: TaskCall): Promise<unknown> {

@@ -1,6 +1,6 @@
 // The server's HTTP plumbing, shared by its routes: typed errors to JSON answers and statuses,
 // bearer tokens, request bodies read within their limits (and drained when a route does not read
-// them to the end), and path and body values checked into one-line 400s.
+// them to the end), and path values checked into one-line 400s (body values: plumbing/validate.ts).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Readable, Stream } from "node:stream";
@@ -222,23 +222,3 @@ export function refName(s: string): string {
   }
 }
 
-export function wholeNumber(s: string, key: string): number {
-  if (!/^\d+$/.test(s) || Number(s) < 1) throw new InvalidInputError(`${key} must be a positive whole number, not ${JSON.stringify(s.slice(0, 40))}`);
-  return Number(s);
-}
-
-export function bool(v: unknown, key: string): boolean {
-  if (typeof v !== "boolean") throw new InvalidInputError(`"${key}" must be true or false`);
-  return v;
-}
-
-export function num(v: unknown, key: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new InvalidInputError(`"${key}" must be a number`);
-  return v;
-}
-
-export function tags(v: unknown): Record<string, string> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InvalidInputError(`"tags" must be an object of strings`);
-  for (const [k, x] of Object.entries(v)) if (typeof x !== "string") throw new InvalidInputError(`tag "${k}" must be a string`);
-  return v as Record<string, string>;
-}
