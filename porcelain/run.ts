@@ -5,7 +5,7 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } from "../plumbing/errors.js";
+import { CorruptObjectError, InvalidInputError, TaskError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
@@ -16,7 +16,7 @@ import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
 import { provenanceOf } from "./provenance.js";
 
-export { TaskTimeoutError, WaitTimeoutError };
+export { TaskError, TaskTimeoutError, WaitTimeoutError };
 
 /** What is being run: the function, its arguments and its identity (a function hash). */
 export interface TaskSpec {
@@ -88,15 +88,6 @@ export interface RunResult {
   bytes: Buffer;
   /** The live result, when this call executed the task (no need to decode it again). */
   value?: unknown;
-}
-
-/** A task failed (after its retries). `cause` is the original error; the failed commit is recorded. */
-export class TaskError extends CashetError {
-  readonly commit: string;
-  constructor(message: string, commit: string, cause: unknown) {
-    super("ETASK", message, { cause });
-    this.commit = commit;
-  }
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
