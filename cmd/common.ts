@@ -2,27 +2,40 @@
 // one table that maps errors to exit codes.
 import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { CashetError, InvalidInputError } from "../plumbing/errors.js";
+import { CashetError, InvalidInputError, type ErrorCode } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/backends/open.js";
 import type { Store } from "../plumbing/store.js";
+import { checkTagFilters, parseDuration } from "../plumbing/validate.js";
 
 /** Exit codes (SPEC §5), for every command; `waited`: gave up waiting for another runner of the same call. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, store: 3, waited: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Error code → exit code: the one place this mapping lives. */
-const EXIT_BY_CODE: Record<string, number> = {
+/** Error code → exit code: the one place this mapping lives (a code without a row does not compile). */
+export const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   EINVALID: EXIT.usage,
   ENOTFOUND: EXIT.failed,
   EAMBIGUOUS: EXIT.failed,
+  ETASK: EXIT.failed,
+  ETIMEOUT: EXIT.failed,
+  ECLAIMLOST: EXIT.failed,
   ECORRUPT: EXIT.store,
   EUNAVAILABLE: EXIT.store,
   EREADONLY: EXIT.store,
   EFULL: EXIT.store,
-  ECLAIMLOST: EXIT.failed,
   EWAITTIMEOUT: EXIT.waited,
+  // a remote cache's refusals (push, a remote store): the server said no to this request
+  EUNSUPPORTED: EXIT.failed,
+  EUNAUTHORIZED: EXIT.failed,
+  EFORBIDDEN: EXIT.failed,
+  ETOOLARGE: EXIT.failed,
+  ECONFLICT: EXIT.failed,
+  EMISSING: EXIT.failed,
+  EMETHOD: EXIT.failed,
+  EINTERNAL: EXIT.failed,
 };
 
-/** System errors that mean the store's disk refuses us (permissions, read-only, full, a file in the way). */
+/** System errors (ours, or the index daemon's passed on) that mean the store's disk refuses us (permissions, read-only, full, a file in the way). */
 const STORE_ERRNOS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EIO", "ENOTDIR"]);
 
 /** Flags every store-using command takes. */
@@ -39,9 +52,13 @@ export const RUN_FILTER_FLAGS = {
   since: { type: "string" },
 } as const;
 
-/** Those flags as the porcelain's RunFilters. */
-export function runFilters(flags: { func?: string; tag?: string[]; since?: string }): { func?: string; tags: string[]; since?: string } {
-  return { ...(flags.func !== undefined ? { func: flags.func } : {}), tags: flags.tag ?? [], ...(flags.since !== undefined ? { since: flags.since } : {}) };
+/** Those flags as the porcelain's RunFilters (`--since` a duration back from now, as a time). */
+export function runFilters(flags: { func?: string; tag?: string[]; since?: string }): { func?: string; tags: string[]; since?: number } {
+  return {
+    ...(flags.func !== undefined ? { func: flags.func } : {}),
+    tags: checkTagFilters(flags.tag ?? [], "--tag"),
+    ...(flags.since !== undefined ? { since: Date.now() - parseDuration(flags.since, "--since") } : {}),
+  };
 }
 
 export const JSON_FLAG = {
@@ -168,8 +185,7 @@ export function outJson(value: unknown): Promise<void> {
 export function report(err: unknown): number {
   if (err instanceof CashetError) {
     process.stderr.write(`cashet: ${err.message}\n`);
-    // A system error from the index daemon keeps its errno as its code: a disk refusing it is still the store's.
-    return EXIT_BY_CODE[err.code] ?? (STORE_ERRNOS.has(err.code) ? EXIT.store : EXIT.failed);
+    return EXIT_BY_CODE[err.code] ?? EXIT.failed; // a code from another copy of cashet: only the table's own are typed
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === "EPIPE") return EXIT.ok; // `cashet … | head` closed the pipe: not an error

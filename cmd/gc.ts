@@ -1,4 +1,5 @@
 // cashet gc [--older-than DURATION] [--max-size SIZE] [--dry-run]
+import { parseDuration, parseSize } from "../plumbing/validate.js";
 import { gc } from "../porcelain/gc.js";
 import { parse, positionals, withStore, out, outJson, formatBytes, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 import { progress } from "./progress.js";
@@ -34,11 +35,13 @@ const command: Command = {
       dryRun: { type: "boolean", default: false },
     });
     positionals(cli.input, []);
+    const olderThan = parseDuration(cli.flags.olderThan, "--older-than");
+    const maxSize = parseSize(cli.flags.maxSize, "--max-size");
     return withStore(cli.flags, false, async (store) => {
       const bar = progress(cli.flags.json);
       let r;
       try {
-        r = await gc(store, { olderThan: cli.flags.olderThan, maxSize: cli.flags.maxSize, dryRun: cli.flags.dryRun, onProgress: bar.update });
+        r = await gc(store, { olderThan, maxSize, dryRun: cli.flags.dryRun, onProgress: bar.update });
       } finally {
         bar.stop();
       }

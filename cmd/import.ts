@@ -1,7 +1,7 @@
 // cashet import <file>
 import { importArchive } from "../porcelain/transfer.js";
 import { formatBytes, JSON_FLAG, out, outJson, parse, positionals, STORE_FLAGS, STORE_HELP, withStore, type Command } from "./common.js";
-import { parseSize } from "../plumbing/units.js";
+import { parseSize } from "../plumbing/validate.js";
 import { progress } from "./progress.js";
 
 const HELP = `
@@ -27,7 +27,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, maxUnpacked: { type: "string" } });
     const [file] = positionals(cli.input, ["file"]);
-    const maxUnpacked = cli.flags.maxUnpacked === undefined ? undefined : parseSize(cli.flags.maxUnpacked);
+    const maxUnpacked = parseSize(cli.flags.maxUnpacked, "--max-unpacked");
     const { existsSync } = await import("node:fs");
     if (!existsSync(file!)) {
       const { InvalidInputError } = await import("../plumbing/errors.js");

@@ -1,7 +1,7 @@
 // cashet invalidate --tag k=v|k…
 import { InvalidInputError } from "../plumbing/errors.js";
+import { checkTagFilters } from "../plumbing/validate.js";
 import { invalidate } from "../porcelain/invalidate.js";
-import { assertTagFilters } from "../porcelain/log.js";
 import { parse, positionals, withStore, out, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
@@ -22,7 +22,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, tag: { type: "string", isMultiple: true } });
     positionals(cli.input, []);
-    const tags = assertTagFilters(cli.flags.tag ?? []);
+    const tags = checkTagFilters(cli.flags.tag ?? [], "--tag");
     if (tags.length === 0) throw new InvalidInputError("invalidate needs at least one --tag k=v or --tag k (see --help)");
     return withStore(cli.flags, false, async (store) => {
       const removed = await invalidate(store, { tags });

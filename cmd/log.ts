@@ -1,7 +1,8 @@
 // cashet log [--func NAME] [--tag k=v|k]… [--status completed|failed] [--limit N]
 import { InvalidInputError } from "../plumbing/errors.js";
 import type { CommitStatus } from "../plumbing/commit.js";
-import { assertTagFilters, DEFAULT_LOG_LIMIT, log } from "../porcelain/log.js";
+import { checkTagFilters, parseWholeNumber } from "../plumbing/validate.js";
+import { DEFAULT_LOG_LIMIT, log } from "../porcelain/log.js";
 import { commitTable } from "./commit-format.js";
 import { parse, positionals, withStore, out, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
@@ -36,14 +37,8 @@ const command: Command = {
     if (status !== undefined && status !== "completed" && status !== "failed") {
       throw new InvalidInputError(`--status must be completed or failed, not "${status}"`);
     }
-    let limit = DEFAULT_LOG_LIMIT;
-    if (cli.flags.limit !== undefined) {
-      limit = Number(cli.flags.limit);
-      if (!/^\d+$/.test(cli.flags.limit) || !Number.isSafeInteger(limit) || limit < 1) {
-        throw new InvalidInputError(`--limit must be a positive whole number, not "${cli.flags.limit}"`);
-      }
-    }
-    const tags = assertTagFilters(cli.flags.tag ?? []);
+    const limit = parseWholeNumber(cli.flags.limit, "--limit", { min: 1 }) ?? DEFAULT_LOG_LIMIT;
+    const tags = checkTagFilters(cli.flags.tag ?? [], "--tag");
     return withStore(cli.flags, false, async (store) => {
       const commits = await log(store, { func: cli.flags.func, status: status as CommitStatus | undefined, tags, limit });
       if (cli.flags.json) await outJson(commits);

@@ -1,7 +1,7 @@
 // cashet rev-list <id>
-import { InvalidInputError } from "../plumbing/errors.js";
 import { revList } from "../plumbing/commands/refs.js";
 import { publicCommit } from "../plumbing/commands/cat-object.js";
+import { parseWholeNumber } from "../plumbing/validate.js";
 import { parse, positionals, withStore, out, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
@@ -21,11 +21,7 @@ const command: Command = {
   async run(argv) {
     const cli = parse(argv, HELP, { ...STORE_FLAGS, ...JSON_FLAG, limit: { type: "string", shortFlag: "n" } });
     const [id] = positionals(cli.input, ["id"]);
-    let limit: number | undefined;
-    if (cli.flags.limit !== undefined) {
-      limit = Number(cli.flags.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`--limit must be a positive whole number, not "${cli.flags.limit}"`);
-    }
+    const limit = parseWholeNumber(cli.flags.limit, "--limit", { min: 1 });
     return withStore(cli.flags, false, async (store) => {
       const commits = await revList(store, id!, { limit });
       await (cli.flags.json ? outJson(commits.map(publicCommit)) : out(commits.map((c) => `${c.id}\n`).join("")));

@@ -5,7 +5,7 @@ import { redisUrl } from "../plumbing/backends/open.js";
 import { answerJson, runFile, type Answer } from "../porcelain/call.js";
 import { formatWait, TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
 import type { ClaimInfo } from "../plumbing/store.js";
-import { parseSeconds } from "../plumbing/units.js";
+import { parseSeconds, parseTags, parseWholeNumber } from "../plumbing/validate.js";
 import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
 import { splitTarget } from "./hash-fn.js";
@@ -75,8 +75,8 @@ const command: Command = {
     const options: RunOptions = {
       force: cli.flags.force,
       cache: cli.flags.cache,
-      tags: parseTags(cli.flags.tag ?? []),
-      retries: wholeNumber(cli.flags.retries, "--retries"),
+      tags: parseTags(cli.flags.tag ?? [], "--tag"),
+      retries: parseWholeNumber(cli.flags.retries, "--retries"),
       timeout: parseSeconds(cli.flags.timeout, "--timeout"),
       ttl: parseSeconds(cli.flags.ttl, "--ttl"),
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
@@ -147,23 +147,6 @@ function flagsAfter(rest: string[]): { flags: string[]; words: string[] } {
     }
   }
   return { flags, words };
-}
-
-function parseTags(given: readonly string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const t of given) {
-    const eq = t.indexOf("=");
-    if (eq <= 0) throw new InvalidInputError(`--tag "${t}" must be key=value`);
-    tags[t.slice(0, eq)] = t.slice(eq + 1);
-  }
-  return tags;
-}
-
-function wholeNumber(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidInputError(`${flag} must be a whole number ≥ 0, not "${v}"`);
-  return n;
 }
 
 /**

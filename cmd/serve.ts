@@ -4,6 +4,7 @@ import { InvalidInputError } from "../plumbing/errors.js";
 import { openStore } from "../plumbing/backends/open.js";
 import { loadTaskModule } from "../porcelain/exec/load-export.js";
 import { fileTask } from "../porcelain/task.js";
+import { parseWholeNumber } from "../plumbing/validate.js";
 import { isLoopback, serve } from "../porcelain/server/serve.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 
@@ -40,8 +41,7 @@ const command: Command = {
       insecure: { type: "boolean", default: false },
     });
     positionals(cli.input, []);
-    const port = Number(cli.flags.port);
-    if (!(Number.isSafeInteger(port) && port >= 0 && port < 65536)) throw new InvalidInputError(`--port must be 0–65535, not ${cli.flags.port}`);
+    const port = parseWholeNumber(cli.flags.port, "--port", { min: 0, max: 65535 });
     const token = cli.flags.token ?? process.env.CASHET_TOKEN;
     if (!token && !isLoopback(cli.flags.host) && !cli.flags.insecure) {
       throw new InvalidInputError(`refusing to serve on ${cli.flags.host} without a token: anyone who reaches it could run tasks (give --token, or --insecure)`);

@@ -1,6 +1,7 @@
 // cashet worker [--concurrency N] [--queue NAME] [--root DIR]
 import { InvalidInputError } from "../plumbing/errors.js";
 import { openStore, redisUrl } from "../plumbing/backends/open.js";
+import { parseWholeNumber } from "../plumbing/validate.js";
 import { EXIT, parse, positionals, STORE_FLAGS, STORE_HELP, type Command } from "./common.js";
 
 const HELP = `
@@ -33,8 +34,7 @@ const command: Command = {
     positionals(cli.input, []);
     const url = redisUrl(cli.flags.redis);
     if (!url) throw new InvalidInputError("cashet worker needs the Redis store (--redis URL or CASHET_REDIS)");
-    const concurrency = cli.flags.concurrency === undefined ? 1 : Number(cli.flags.concurrency);
-    if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new InvalidInputError(`--concurrency must be a whole number ≥ 1, not ${cli.flags.concurrency}`);
+    const concurrency = parseWholeNumber(cli.flags.concurrency, "--concurrency", { min: 1 }) ?? 1;
     const store = await openStore({ redis: url });
     const { startWorker } = await import("../porcelain/exec/queue.js");
     const w = await startWorker(store, {

@@ -9,7 +9,7 @@ import { keepAnalyses, remoteCache, storeDir } from "../plumbing/backends/open.j
 import { behindRemote } from "../plumbing/backends/remote.js";
 import type { Store } from "../plumbing/store.js";
 import type { Serializer } from "../plumbing/serializers.js";
-import { checkSeconds } from "../plumbing/units.js";
+import { checkSeconds, checkTagFilters } from "../plumbing/validate.js";
 import { call } from "../porcelain/call.js";
 import type { RunOptions } from "../porcelain/run.js";
 import { ResultRef } from "../porcelain/result-ref.js";
@@ -197,7 +197,7 @@ export class Client {
   /** Commits matching every filter, newest first (default limit 20; `Infinity` for all). */
   async log(options: ClientLogOptions = {}): Promise<Commit[]> {
     const { tags, ...rest } = options;
-    return log(this.store, { ...rest, ...(tags ? { tags: tagFilters(tags) } : {}) });
+    return log(this.store, { ...rest, ...(tags ? { tags: checkTagFilters(tags, "tags") } : {}) });
   }
 
   /** The commit a full id or unique prefix names. Throws NotFoundError / AmbiguousIdError. */
@@ -251,7 +251,7 @@ export class Client {
 
   /** Removes every commit carrying all of `tags`; returns how many. At least one tag is required. */
   async invalidate(options: { tags: TagFilter }): Promise<number> {
-    return invalidate(this.store, { tags: tagFilters(options?.tags ?? []) });
+    return invalidate(this.store, { tags: checkTagFilters(options?.tags ?? [], "tags") });
   }
 
   /**
@@ -284,16 +284,6 @@ export class Client {
   private maxWorkers(): number {
     return this.options.maxWorkers ?? availableParallelism();
   }
-}
-
-/** Tag filters as the porcelain takes them: `k=v` or `k` strings. */
-function tagFilters(tags: TagFilter): string[] {
-  if (Array.isArray(tags)) return [...(tags as readonly string[])];
-  if (tags === null || typeof tags !== "object") throw new InvalidInputError(`tags must be an object of strings or a list of "k=v" / "k", not ${String(tags)}`);
-  return Object.entries(tags).map(([k, v]) => {
-    if (typeof v !== "string") throw new InvalidInputError(`tag "${k}" must have a string value, not ${typeof v}`);
-    return `${k}=${v}`;
-  });
 }
 
 /** A batch entry as function, arguments and options; says what is wrong with a malformed one. */

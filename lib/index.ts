@@ -10,7 +10,7 @@ export type { PinResult } from "../porcelain/pin.js";
 export type { ExportFilters, ImportOptions, TransferCounts } from "../porcelain/transfer.js";
 export type { Listening } from "../porcelain/server/serve.js";
 export { context, type TaskContext } from "../porcelain/exec/context.js";
-export { TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
+export type { RunOptions } from "../porcelain/run.js";
 export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/exec/executor.js";
 export { QueueExecutor, startWorker, type QueueOptions, type WorkerOptions } from "../porcelain/exec/queue.js";
 export { RedisStore, type RedisStoreOptions } from "../plumbing/backends/redis/store.js";
@@ -25,7 +25,7 @@ export {
 } from "../plumbing/serializers.js";
 export { FsStore, type FsStoreOptions } from "../plumbing/backends/fs/store.js";
 export { MemoryStore } from "../plumbing/backends/memory.js";
-export { HttpStore, UnsupportedError, type HttpStoreOptions } from "../plumbing/backends/http/store.js";
+export { HttpStore, type HttpStoreOptions } from "../plumbing/backends/http/store.js";
 export { RemoteCachedStore, type RemoteCacheOptions } from "../plumbing/backends/remote.js";
 export { push, type PushFilters, type PushCounts } from "../porcelain/push.js";
 export { openStore, storeDir, remoteCache, type OpenStoreOptions } from "../plumbing/backends/open.js";
@@ -55,12 +55,28 @@ export { hashFunctionObject, type RuntimeFunctionHash } from "../plumbing/hash/r
 export { fsck, type FsckResult, type FsckProblem, type FsckOptions } from "../plumbing/commands/fsck.js";
 export { stats, type StoreStats } from "../porcelain/stats.js";
 export {
+  ERROR_CODES,
+  type ErrorCode,
+  isErrorCode,
+  errorFromCode,
   CashetError,
   InvalidInputError,
   NotFoundError,
   AmbiguousIdError,
   CorruptObjectError,
   StoreUnavailableError,
+  StoreReadOnlyError,
+  StoreFullError,
   ClaimLostError,
   WaitTimeoutError,
+  TaskError,
+  TaskTimeoutError,
+  UnsupportedError,
+  UnauthorizedError,
+  ForbiddenError,
+  TooLargeError,
+  ConflictError,
+  MissingObjectError,
+  MethodNotAllowedError,
+  InternalError,
 } from "../plumbing/errors.js";

@@ -1,9 +1,8 @@
 // gc: evict commits that expired, that nobody used for a while, and — given a size budget — the
 // least recently used until the store fits; then remove the blobs no commit references any more.
-import { InvalidInputError } from "../plumbing/errors.js";
 import { storedKind } from "../plumbing/objects.js";
 import type { IndexEntry, Store } from "../plumbing/store.js";
-import { parseDuration, parseSize } from "../plumbing/units.js";
+import { checkDuration, checkSize } from "../plumbing/validate.js";
 import { rm } from "./rm.js";
 
 export type GcReason = "expired" | "stale" | "size";
@@ -55,8 +54,8 @@ const HOUR = 3_600_000;
  * Bad `olderThan` / `maxSize` throw InvalidInputError before anything is touched.
  */
 export async function gc(store: Store, options: GcOptions = {}): Promise<GcResult> {
-  const olderThan = toMs(options.olderThan ?? "30d");
-  const maxSize = options.maxSize === undefined ? null : toBytes(options.maxSize);
+  const olderThan = checkDuration(options.olderThan ?? "30d", "olderThan");
+  const maxSize = options.maxSize === undefined ? null : checkSize(options.maxSize, "maxSize");
   const graceMs = options.blobGraceMs ?? HOUR;
   const dryRun = options.dryRun ?? false;
   const now = options.now ?? Date.now();
@@ -202,20 +201,4 @@ class BlobSizes {
 /** The ids of the blobs `e` keeps as objects of their own (inline ones live in the commit). */
 function stored(e: IndexEntry): string[] {
   return [...new Set(e.blobs.filter((b) => !b.inline).map((b) => b.id))];
-}
-
-function toMs(v: string | number): number {
-  if (typeof v === "number") {
-    if (!Number.isFinite(v) || v < 0) throw new InvalidInputError(`bad duration ${v} (ms; must be 0 or more)`);
-    return v;
-  }
-  return parseDuration(v);
-}
-
-function toBytes(v: string | number): number {
-  if (typeof v === "number") {
-    if (!Number.isFinite(v) || v < 0) throw new InvalidInputError(`bad size ${v} (bytes; must be 0 or more)`);
-    return Math.floor(v);
-  }
-  return parseSize(v);
 }

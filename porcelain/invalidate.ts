@@ -1,7 +1,7 @@
 // invalidate: remove every commit carrying the given tags, so the next call recomputes.
 import { InvalidInputError } from "../plumbing/errors.js";
 import type { Store } from "../plumbing/store.js";
-import { assertTagFilters } from "./log.js";
+import { checkTagFilters } from "../plumbing/validate.js";
 import { rm } from "./rm.js";
 
 export interface InvalidateOptions {
@@ -18,7 +18,7 @@ export interface InvalidateOptions {
  * Throws InvalidInputError without tags or for a malformed one.
  */
 export async function invalidate(store: Store, options: InvalidateOptions): Promise<number> {
-  const tags = assertTagFilters(options.tags ?? []);
+  const tags = checkTagFilters(options.tags ?? [], "tags");
   if (tags.length === 0) throw new InvalidInputError("invalidate needs at least one tag (k=v or k)");
   // Newest first, so a ref walks down the chain one removed commit at a time.
   const entries = await store.index.log({ tags, limit: Infinity });

@@ -5,7 +5,7 @@ import type { Commit, CommitStatus } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import type { IndexEntry, Store } from "../plumbing/store.js";
-import { parseDuration } from "../plumbing/units.js";
+import { checkTagFilters, parseDuration, wholeNumber } from "../plumbing/validate.js";
 
 export interface LogOptions {
   /** Only runs of the function with this name. */
@@ -29,33 +29,18 @@ const STATUSES: readonly CommitStatus[] = ["completed", "failed"];
  */
 export async function log(store: Store, options: LogOptions = {}): Promise<Commit[]> {
   const limit = options.limit ?? DEFAULT_LOG_LIMIT;
-  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) {
-    throw new InvalidInputError(`limit must be a positive whole number, not ${String(limit)}`);
-  }
+  if (limit !== Infinity) wholeNumber(limit, "limit", { min: 1 });
   if (options.status !== undefined && !STATUSES.includes(options.status)) {
     throw new InvalidInputError(`status must be completed or failed, not "${String(options.status)}"`);
   }
   if (options.since !== undefined && !Number.isFinite(options.since)) {
     throw new InvalidInputError(`since must be a time in ms since the epoch`);
   }
-  const tags = assertTagFilters(options.tags ?? []);
+  const tags = checkTagFilters(options.tags ?? [], "tags");
   const entries = await store.index.log({ func: options.func, status: options.status, tags, since: options.since, limit });
   const db = new ObjectDb(store.objects);
   const commits = await Promise.all(entries.map((e) => db.getCommit(e.id)));
   return commits.filter((c): c is Commit => c !== null).map(publicCommit);
-}
-
-/**
- * Checks tag filters (`k=v` or `k`) and returns them: a key must be non-empty, and no part may
- * hold a NUL (the index separates its key parts with it). Throws InvalidInputError.
- */
-export function assertTagFilters(tags: readonly string[]): string[] {
-  for (const t of tags) {
-    if (typeof t !== "string" || t.split("=", 1)[0] === "" || t.includes("\0")) {
-      throw new InvalidInputError(`tag filter ${JSON.stringify(t)} is not k=v or k`);
-    }
-  }
-  return [...tags];
 }
 
 /** Which runs a bulk operation (export, push) takes: every filter must match. */
@@ -70,7 +55,7 @@ export interface RunFilters {
 
 /** The index entries of every run the filters choose (optionally of one status), newest first. */
 export async function chosenRuns(store: Store, filters: RunFilters, status?: CommitStatus): Promise<IndexEntry[]> {
-  const tags = assertTagFilters(filters.tags ?? []);
-  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since);
+  const tags = checkTagFilters(filters.tags ?? [], "tags");
+  const since = filters.since === undefined ? undefined : typeof filters.since === "number" ? filters.since : Date.now() - parseDuration(filters.since, "since");
   return store.index.log({ ...(status ? { status } : {}), ...(filters.func !== undefined ? { func: filters.func } : {}), tags, ...(since !== undefined ? { since } : {}), limit: Infinity });
 }

@@ -5,7 +5,7 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } from "../plumbing/errors.js";
+import { CorruptObjectError, InvalidInputError, TaskError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs } from "../plumbing/hash/args.js";
 import { previewArgs } from "../plumbing/hash/preview.js";
 import { sha256 } from "../plumbing/ids.js";
@@ -13,10 +13,10 @@ import { decodeObject, ObjectDb } from "../plumbing/objects.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
-import { checkSeconds } from "../plumbing/units.js";
+import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
 
-export { TaskTimeoutError, WaitTimeoutError };
+export { TaskError, TaskTimeoutError, WaitTimeoutError };
 
 /** What is being run: the function, its arguments and its identity (a function hash). */
 export interface TaskSpec {
@@ -101,15 +101,6 @@ export interface RunResult {
   bytes: Buffer;
   /** The live result, when this call executed the task (no need to decode it again). */
   value?: unknown;
-}
-
-/** A task failed (after its retries). `cause` is the original error; the failed commit is recorded. */
-export class TaskError extends CashetError {
-  readonly commit: string;
-  constructor(message: string, commit: string, cause: unknown) {
-    super("ETASK", message, { cause });
-    this.commit = commit;
-  }
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
@@ -470,10 +461,6 @@ function validate(o: RunOptions): void {
   if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "" || o.name.includes("\0"))) {
     throw new InvalidInputError(`name must be a non-empty string without NUL, not ${JSON.stringify(o.name)}`);
   }
-  if (o.retries !== undefined && !(Number.isSafeInteger(o.retries) && o.retries >= 0)) {
-    throw new InvalidInputError(`retries must be a whole number ≥ 0, not ${o.retries}`);
-  }
-  for (const [k, v] of Object.entries(o.tags ?? {})) {
-    if (!k || k.includes("=") || typeof v !== "string") throw new InvalidInputError(`tag "${k}" must be a non-empty key without "=" and a string value`);
-  }
+  wholeNumber(o.retries, "retries");
+  checkTags(o.tags, "tags");
 }

@@ -3,6 +3,7 @@
 // placeholders replaced by their results, at most `maxWorkers` at a time. What "running a task"
 // means is the caller's (`runOne`), so the same scheduler serves the Client and anything else.
 import { InvalidInputError } from "../plumbing/errors.js";
+import { wholeNumber } from "../plumbing/validate.js";
 
 /** Which task of the batch a placeholder names: its index (list form) or its key (record form). */
 export type BatchKey = number | string;
@@ -35,7 +36,7 @@ export async function submitMany<R>(
   options: ScheduleOptions,
 ): Promise<R[]> {
   const { maxWorkers, dependencyOf = () => undefined, signal } = options;
-  if (!(Number.isSafeInteger(maxWorkers) && maxWorkers >= 1)) throw new InvalidInputError(`maxWorkers must be a whole number ≥ 1, not ${maxWorkers}`);
+  wholeNumber(maxWorkers, "maxWorkers", { min: 1 });
   const deps = dependencies(tasks, dependencyOf);
   assertAcyclic(tasks, deps);
   signal?.throwIfAborted();

@@ -7,7 +7,7 @@
 // says so once.
 import { claimHolder } from "../claims.js";
 import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
-import { CashetError } from "../errors.js";
+import { CashetError, ForbiddenError, type ErrorCode } from "../errors.js";
 import { decodeObject } from "../objects.js";
 import { HttpStore } from "./http/store.js";
 import type { ClaimHandle, ClaimInfo, Claims, ObjectStorage, ObjectWriter, RefStorage, Store, StoredObject, Ref } from "../store.js";
@@ -125,8 +125,8 @@ export class RemoteCachedStore implements Store {
     try {
       return await request();
     } catch (err) {
-      const code = err instanceof CashetError ? err.code : "EINTERNAL";
-      if (what === "write" && code === "EFORBIDDEN") {
+      const code: ErrorCode = err instanceof CashetError ? err.code : "EINTERNAL";
+      if (what === "write" && err instanceof ForbiddenError) {
         this.readOnly = true; // a read-only token: reads go on, writes stop asking
         this.warn("EFORBIDDEN", `the remote cache at ${this.remote.location} is read-only for this token: results stay local`);
       } else {

@@ -3,8 +3,10 @@
 // it. In-process is the default; a worker-thread pool (worker-pool.ts) gives true parallelism and
 // hard timeouts; a queue executor (BullMQ) will run the same call on another machine — which is
 // why a call names its function by module file and export, not only by the function object.
-import { CashetError } from "../../plumbing/errors.js";
+import { TaskTimeoutError } from "../../plumbing/errors.js";
 import { runWithContext } from "./context.js";
+
+export { TaskTimeoutError };
 
 /** Where a task's function can be loaded from by someone who does not hold the function object. */
 export interface TaskEntry {
@@ -54,25 +56,6 @@ export interface RemoteRunner {
 /** Whether `e` runs whole calls elsewhere rather than attempts here. */
 export function isRemoteRunner(e: Executor | RemoteRunner): e is RemoteRunner {
   return typeof (e as RemoteRunner).runRemote === "function";
-}
-
-/**
- * A task ran past its timeout. `hard` when its work was stopped; soft when only its signal
- * aborted, or — `endedAfterMs` — when it held the thread past its deadline and returned late.
- */
-export class TaskTimeoutError extends CashetError {
-  readonly hard: boolean;
-  constructor(seconds: number, hard = false, endedAfterMs?: number) {
-    super(
-      "ETIMEOUT",
-      hard
-        ? `timed out after ${seconds} s (the worker running it was stopped)`
-        : endedAfterMs !== undefined
-          ? `timed out after ${seconds} s (it ended after ${(endedAfterMs / 1000).toFixed(2)} s; in-process timeouts cannot interrupt synchronous code: use WorkerPoolExecutor for a hard stop)`
-          : `timed out after ${seconds} s (in-process timeouts are soft: the task's signal was aborted)`,
-    );
-    this.hard = hard;
-  }
 }
 
 /**

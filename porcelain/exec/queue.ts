@@ -10,6 +10,7 @@ import * as v8 from "node:v8";
 import type { Job, Queue, QueueEvents, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { InvalidInputError } from "../../plumbing/errors.js";
+import { wholeNumber } from "../../plumbing/validate.js";
 import { IDENTITY, type Identified } from "../../plumbing/hash/args.js";
 import type { Store } from "../../plumbing/store.js";
 import type { TaskEntry } from "./executor.js";
@@ -142,8 +143,7 @@ export interface WorkerOptions extends QueueOptions {
 export async function startWorker(store: Store, options: WorkerOptions = {}): Promise<{ close: () => Promise<void>; worker: Worker }> {
   const s = settings(options);
   watchTaskModules(); // task files may change while the worker runs
-  const concurrency = options.concurrency ?? 1;
-  if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new InvalidInputError(`--concurrency must be a whole number ≥ 1, not ${concurrency}`);
+  const concurrency = wholeNumber(options.concurrency ?? 1, "concurrency", { min: 1 });
   const lockDuration = options.lockMs ?? 5000;
   const conn = connection(s.url);
   const { Worker } = bullmq();

@@ -3,7 +3,8 @@
 // replaced). A task must be a module export: the thread loads it by file and export name.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { InvalidInputError } from "../../plumbing/errors.js";
+import { errorFromCode, InvalidInputError, type ErrorCode } from "../../plumbing/errors.js";
+import { wholeNumber } from "../../plumbing/validate.js";
 import { TaskTimeoutError, type Executor, type TaskCall } from "./executor.js";
 
 /** What the pool sends a thread. */
@@ -17,8 +18,8 @@ export interface WorkerRequest {
   fingerprint: string;
 }
 
-/** What a thread answers. */
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; stack: string } };
+/** What a thread answers; a failure's `code` is there when the task threw one of cashet's errors. */
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; stack: string; code?: ErrorCode } };
 
 export interface WorkerPoolOptions {
   /** Threads at most (default: os.availableParallelism()); started as work arrives. */
@@ -52,9 +53,7 @@ export class WorkerPoolExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly options: WorkerPoolOptions = {}) {
-    const size = options.size ?? availableParallelism();
-    if (!(Number.isSafeInteger(size) && size >= 1)) throw new InvalidInputError(`a worker pool needs a size of at least 1, not ${size}`);
-    this.size = size;
+    this.size = wholeNumber(options.size ?? availableParallelism(), "a worker pool's size", { min: 1 });
   }
 
   execute(call: TaskCall): Promise<unknown> {
@@ -109,7 +108,7 @@ export class WorkerPoolExecutor implements Executor {
       if (!job) return;
       this.finish(slot);
       if (reply.ok) job.resolve(reply.value);
-      else job.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, stack: reply.error.stack }));
+      else job.reject(threadError(reply.error));
     });
     // An uncaught exception or a failed start ends the thread; `exit` follows and reports it.
     let crash: Error | null = null;
@@ -192,3 +191,10 @@ export const freshThread: Executor = {
     }
   },
 };
+
+/** A task's error as its thread described it: cashet's errors as their classes again, any other as an Error of the same name; the thread's stack either way. */
+function threadError(e: Extract<WorkerReply, { ok: false }>["error"]): Error {
+  const err = e.code ? errorFromCode(e.code, e.message) : Object.assign(new Error(e.message), { name: e.name });
+  err.stack = e.stack;
+  return err;
+}

@@ -2,6 +2,7 @@
 // per thread), runs it with its task context, and posts back the result or the error. It runs
 // only what the pool asks for: module exports named by file and export, never code sent as text.
 import { parentPort } from "node:worker_threads";
+import { CashetError } from "../../plumbing/errors.js";
 import { runWithContext } from "./context.js";
 import { loadExport } from "./load-export.js";
 import type { WorkerReply, WorkerRequest } from "./worker-pool.js";
@@ -35,8 +36,9 @@ async function runOne(msg: WorkerRequest): Promise<void> {
   }
 }
 
-function describe(err: unknown, context?: string): { name: string; message: string; stack: string } {
+function describe(err: unknown, context?: string): Extract<WorkerReply, { ok: false }>["error"] {
   const e = err instanceof Error ? err : new Error(String(err));
   const message = context ? `${context}: ${e.message}` : e.message;
-  return { name: e.name, message, stack: e.stack ?? `${e.name}: ${message}` };
+  // A code only from cashet's own errors: a task's error may carry any `code` (Node's dns says ETIMEOUT too).
+  return { name: e.name, message, stack: e.stack ?? `${e.name}: ${message}`, ...(e instanceof CashetError && !context ? { code: e.code } : {}) };
 }

@@ -8,7 +8,8 @@ import { diff } from "../diff.js";
 import { gc } from "../gc.js";
 import { get, resultJson } from "../get.js";
 import { history } from "../history.js";
-import { auth, authorizer, bool, clientGone, errors, jsonBody, num, tags, unreadBodies, wholeNumber } from "./http.js";
+import { checkBoolean, checkDuration, checkSeconds, checkSize, checkTagFilters, checkTags, parseWholeNumber, wholeNumber } from "../../plumbing/validate.js";
+import { auth, authorizer, clientGone, errors, jsonBody, unreadBodies } from "./http.js";
 import { log } from "../log.js";
 import { HitReader, remoteCacheRoutes } from "./remote-cache.js";
 import { answerJson, call } from "../call.js";
@@ -49,9 +50,10 @@ export function createApp(options: ServeOptions, hits = new HitReader(options.st
     const task = await options.tasks(name, args);
     if (!task) throw new NotFoundError(`no task named ${JSON.stringify(name)} is registered in this server`);
     const runOptions: RunOptions = { ...(options.taskOptions?.(name) ?? {}) };
-    for (const key of ["force", "cache"] as const) if (body[key] !== undefined) runOptions[key] = bool(body[key], key);
-    for (const key of ["retries", "timeout", "ttl"] as const) if (body[key] !== undefined) runOptions[key] = num(body[key], key);
-    if (body.tags !== undefined) runOptions.tags = tags(body.tags);
+    for (const key of ["force", "cache"] as const) if (body[key] !== undefined) runOptions[key] = checkBoolean(body[key], `"${key}"`);
+    if (body.retries !== undefined) runOptions.retries = wholeNumber(body.retries, `"retries"`);
+    for (const key of ["timeout", "ttl"] as const) if (body[key] !== undefined) runOptions[key] = checkSeconds(body[key], `"${key}"`);
+    if (body.tags !== undefined) runOptions.tags = checkTags(body.tags, `"tags"`);
     ctx.body = await answerJson(await call(store, task, runOptions));
   });
 
@@ -86,8 +88,8 @@ export function createApp(options: ServeOptions, hits = new HitReader(options.st
     ctx.body = await log(store, {
       ...(one("func") !== undefined ? { func: one("func") } : {}),
       ...(status !== undefined ? { status: status as "completed" | "failed" } : {}),
-      tags: tagList,
-      ...(limit !== undefined ? { limit: wholeNumber(limit, "limit") } : {}),
+      tags: checkTagFilters(tagList, "tag"),
+      ...(limit !== undefined ? { limit: parseWholeNumber(limit, "limit", { min: 1 }) } : {}),
     });
   });
 
@@ -97,14 +99,10 @@ export function createApp(options: ServeOptions, hits = new HitReader(options.st
 
   router.post("/gc", async (ctx) => {
     const body = await jsonBody(ctx, bodyLimit);
-    const olderThan = body.olderThan;
-    const maxSize = body.maxSize;
-    if (olderThan !== undefined && typeof olderThan !== "string" && typeof olderThan !== "number") throw new InvalidInputError(`"olderThan" must be a duration like "7d"`);
-    if (maxSize !== undefined && typeof maxSize !== "string" && typeof maxSize !== "number") throw new InvalidInputError(`"maxSize" must be a size like "500MB"`);
     ctx.body = await gc(store, {
-      ...(olderThan !== undefined ? { olderThan } : {}),
-      ...(maxSize !== undefined ? { maxSize } : {}),
-      dryRun: body.dryRun === undefined ? false : bool(body.dryRun, "dryRun"),
+      ...(body.olderThan !== undefined ? { olderThan: checkDuration(body.olderThan, `"olderThan"`) } : {}),
+      ...(body.maxSize !== undefined ? { maxSize: checkSize(body.maxSize, `"maxSize"`) } : {}),
+      dryRun: checkBoolean(body.dryRun, `"dryRun"`) ?? false,
     });
   });
 

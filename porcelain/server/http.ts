@@ -1,31 +1,56 @@
 // The server's HTTP plumbing, shared by its routes: typed errors to JSON answers and statuses,
 // bearer tokens, request bodies read within their limits (and drained when a route does not read
-// them to the end), and path and body values checked into one-line 400s.
+// them to the end), and path values checked into one-line 400s (body values: plumbing/validate.ts).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Readable, Stream } from "node:stream";
 import type { Context, Next } from "koa";
 import getRawBody from "raw-body";
-import { CashetError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
+import {
+  CashetError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  TaskError,
+  TooLargeError,
+  UnauthorizedError,
+  type ErrorCode,
+} from "../../plumbing/errors.js";
 import { isId } from "../../plumbing/ids.js";
 import { assertRefName } from "../../plumbing/refs.js";
-import { TaskError } from "../run.js";
 
-/** The HTTP status of each error code (the web view answers with the same ones). */
-export const STATUS: Record<string, number> = {
+/**
+ * The HTTP status of each error code (the web view answers with the same ones). A 500 is answered
+ * without its message ("the store cannot serve this request") and logged.
+ */
+export const STATUS: Record<ErrorCode, number> = {
   EINVALID: 400,
   EAMBIGUOUS: 400,
-  ENOTFOUND: 404,
-  ETOOLARGE: 413,
   EUNAUTHORIZED: 401,
   EFORBIDDEN: 403,
+  ENOTFOUND: 404,
+  EMETHOD: 405,
   ECONFLICT: 409,
   EMISSING: 409,
+  ETOOLARGE: 413,
+  ETASK: 422, // the request was fine; the task it named failed
   // the server's store cannot take the run (read-only, full), or a run waited past its limit: try again later
   EREADONLY: 503,
   EWAITTIMEOUT: 503,
   EFULL: 507,
+  // the server's own failures
+  ECORRUPT: 500,
+  EUNAVAILABLE: 500,
+  ECLAIMLOST: 500,
+  ETIMEOUT: 500, // a task's timeout fails its run (ETASK); one that escapes is a bug
+  EUNSUPPORTED: 500, // a server whose store is another server's
+  EINTERNAL: 500,
 };
+
+/** The code of a status Koa or its router threw (an unknown method, a body Koa refused). */
+function codeOfStatus(status: number): ErrorCode {
+  return status === 413 ? "ETOOLARGE" : status === 405 ? "EMETHOD" : "EINVALID";
+}
 
 /** Every error as JSON `{error: {code, message}}` with a status that fits, never a stack trace. */
 export async function errors(ctx: Context, next: Next): Promise<void> {
@@ -33,25 +58,21 @@ export async function errors(ctx: Context, next: Next): Promise<void> {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no endpoint ${ctx.method} ${ctx.path}`);
   } catch (err) {
-    if (err instanceof TaskError) {
-      ctx.status = 422; // the request was fine; the task it named failed
-      ctx.body = { error: { code: "ETASK", message: err.message, commit: err.commit } };
-      return;
-    }
     if (err instanceof CashetError) {
-      ctx.status = STATUS[err.code] ?? 500;
-      ctx.body = { error: { code: err.code, message: ctx.status === 500 ? "the store cannot serve this request" : err.message } };
+      ctx.status = STATUS[err.code] ?? 500; // a code from another copy of cashet
+      const message = ctx.status === 500 ? "the store cannot serve this request" : err.message;
+      ctx.body = { error: { code: err.code, message, ...(err instanceof TaskError ? { commit: err.commit } : {}) } };
       if (ctx.status === 500) ctx.app.emit("error", err, ctx);
       return;
     }
     const status = (err as { status?: number; expose?: boolean }).status;
     if (status && status >= 400 && status < 500) {
       ctx.status = status;
-      ctx.body = { error: { code: status === 413 ? "ETOOLARGE" : status === 405 ? "EMETHOD" : "EINVALID", message: (err as Error).message } };
+      ctx.body = { error: { code: codeOfStatus(status), message: (err as Error).message } };
       return;
     }
     ctx.status = 500;
-    ctx.body = { error: { code: "EINTERNAL", message: "internal error" } };
+    ctx.body = { error: { code: "EINTERNAL" satisfies ErrorCode, message: "internal error" } };
     if (clientGone(err) || ctx.req.destroyed) return;
     ctx.app.emit("error", err, ctx);
   }
@@ -126,13 +147,11 @@ function drain(req: IncomingMessage): Promise<boolean> {
   });
 }
 
-export class HttpError extends CashetError {}
-
 /**
  * Bearer tokens: the read-write one for everything, the read-only one for reads; /healthz needs
  * none. Null when the server has no token; else a check giving the refusal, or null to let pass.
  */
-export function authorizer(token?: string, readToken?: string): ((header: string, method: string, path: string) => HttpError | null) | null {
+export function authorizer(token?: string, readToken?: string): ((header: string, method: string, path: string) => UnauthorizedError | ForbiddenError | null) | null {
   const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
   const rw = token ? digest(token) : null;
   const ro = readToken ? digest(readToken) : null;
@@ -143,15 +162,15 @@ export function authorizer(token?: string, readToken?: string): ((header: string
     // view takes the token as the password (any user name).
     const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header)?.[1];
     const given = /^Bearer (.+)$/.exec(header)?.[1] ?? (basic ? Buffer.from(basic, "base64").toString("utf8").replace(/^[^:]*:/, "") : undefined);
-    if (!given) return new HttpError("EUNAUTHORIZED", "missing bearer token");
+    if (!given) return new UnauthorizedError("missing bearer token");
     const d = digest(given); // equal-length digests: the comparison takes the same time whatever was sent
     if (rw && timingSafeEqual(d, rw)) return null;
     if (ro && timingSafeEqual(d, ro)) {
       // Reads: GET and HEAD, and the batch question "which of these do you have" (a POST only for its body).
       if (method === "GET" || method === "HEAD" || (method === "POST" && path === "/objects/have")) return null;
-      return new HttpError("EFORBIDDEN", "this token may only read");
+      return new ForbiddenError("this token may only read");
     }
-    return new HttpError("EUNAUTHORIZED", "wrong bearer token");
+    return new UnauthorizedError("wrong bearer token");
   };
 }
 
@@ -164,14 +183,14 @@ export function auth(check: ReturnType<typeof authorizer>): (ctx: Context, next:
   return async (ctx, next) => {
     const refused = check?.(ctx.get("authorization"), ctx.method, ctx.path);
     if (!refused) return next();
-    if (refused.code === "EUNAUTHORIZED") ctx.set("WWW-Authenticate", challenge(ctx.path));
+    if (refused instanceof UnauthorizedError) ctx.set("WWW-Authenticate", challenge(ctx.path));
     throw refused;
   };
 }
 
 /** The request body a piece at a time, refusing more than `limit` bytes (declared or actually sent): 413. */
 export async function* limitedBody(ctx: Context, limit: number): AsyncIterable<Buffer> {
-  const tooLarge = (): HttpError => new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
+  const tooLarge = (): TooLargeError => new TooLargeError(`the request body is over the ${limit}-byte limit`);
   if (Number(ctx.get("content-length") || 0) > limit) throw tooLarge();
   let n = 0;
   // Left whole when reading stops early (over the limit, bytes refused): the rest is drained
@@ -190,7 +209,7 @@ export async function rawBody(ctx: Context, limit: number): Promise<Buffer> {
     return await getRawBody(ctx.req, { limit, length: ctx.get("content-length") || undefined });
   } catch (err) {
     const e = err as { type?: string; message: string };
-    if (e.type === "entity.too.large") throw new HttpError("ETOOLARGE", `the request body is over the ${limit}-byte limit`);
+    if (e.type === "entity.too.large") throw new TooLargeError(`the request body is over the ${limit}-byte limit`);
     throw new InvalidInputError(`the request body could not be read: ${e.message}`);
   }
 }
@@ -220,25 +239,4 @@ export function refName(s: string): string {
   } catch {
     throw new InvalidInputError(`${JSON.stringify(s.slice(0, 80))} is not a ref name (fp/<fingerprint> or pin/<name>)`);
   }
-}
-
-export function wholeNumber(s: string, key: string): number {
-  if (!/^\d+$/.test(s) || Number(s) < 1) throw new InvalidInputError(`${key} must be a positive whole number, not ${JSON.stringify(s.slice(0, 40))}`);
-  return Number(s);
-}
-
-export function bool(v: unknown, key: string): boolean {
-  if (typeof v !== "boolean") throw new InvalidInputError(`"${key}" must be true or false`);
-  return v;
-}
-
-export function num(v: unknown, key: string): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new InvalidInputError(`"${key}" must be a number`);
-  return v;
-}
-
-export function tags(v: unknown): Record<string, string> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new InvalidInputError(`"tags" must be an object of strings`);
-  for (const [k, x] of Object.entries(v)) if (typeof x !== "string") throw new InvalidInputError(`tag "${k}" must be a string`);
-  return v as Record<string, string>;
 }

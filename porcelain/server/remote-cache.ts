@@ -6,13 +6,13 @@ import { Readable } from "node:stream";
 import type Router from "@koa/router";
 import type Koa from "koa";
 import { commitBlobs, inlineBlob, type Commit } from "../../plumbing/commit.js";
-import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
+import { CashetError, ConflictError, CorruptObjectError, InvalidInputError, MissingObjectError, NotFoundError, UnauthorizedError, type ErrorCode } from "../../plumbing/errors.js";
 import { isZstdFrame } from "../../plumbing/compress.js";
 import { isId } from "../../plumbing/ids.js";
 import { BlobVerifier, decodeObject, writeVerifiedBlob } from "../../plumbing/objects.js";
 import type { Store } from "../../plumbing/store.js";
 import { remember } from "../run.js";
-import { authorizer, challenge, HttpError, jsonBody, limitedBody, objectId, refName, STATUS } from "./http.js";
+import { authorizer, challenge, jsonBody, limitedBody, objectId, refName, STATUS } from "./http.js";
 
 /** Registers the remote-cache routes: `/objects/…`, `/hit/fp/…`, `/refs/…`. */
 export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader, limits: { bodyLimit: number; objectLimit: number }): void {
@@ -82,7 +82,7 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
     if (read.kind === "commit") {
       // A commit lands only with everything it names: the store never references what it lacks.
       for (const b of commitBlobs(read.commit)) {
-        if (!b.inline && (await store.objects.size(b.id)) === null) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
+        if (!b.inline && (await store.objects.size(b.id)) === null) throw new MissingObjectError(`commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
       }
     }
     const existing = await store.objects.read(id);
@@ -91,7 +91,7 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       const sound = same || decodeObject(id, existing).kind === read.kind;
       if (sound) {
         // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
-        if (!same) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
+        if (!same) throw new ConflictError(`object ${id.slice(0, 12)} is already stored with other bytes`);
         if (read.kind === "commit" && run) await store.refs.update(run, id);
         ctx.status = 200;
         ctx.body = { id, created: false };
@@ -140,12 +140,12 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
     const id = body.id;
     if (typeof id !== "string" || !isId(id)) throw new InvalidInputError(`"id" must be a commit id`);
     const commit = (await hits.commitById(id))?.commit;
-    if (!commit) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} is not stored here: upload it first`);
+    if (!commit) throw new MissingObjectError(`commit ${id.slice(0, 12)} is not stored here: upload it first`);
     if (name.startsWith("fp/") && commit.fingerprint !== name.slice(3)) throw new InvalidInputError(`commit ${id.slice(0, 12)} is a run of another call than ${name}`);
     const expected = body.expected === undefined ? undefined : body.expected === null ? null : String(body.expected);
     if (expected && !isId(expected)) throw new InvalidInputError(`"expected" must be a commit id or null`);
     const updated = await store.refs.update(name, id, expected);
-    if (!updated) throw new HttpError("ECONFLICT", `ref ${name} moved meanwhile`);
+    if (!updated) throw new ConflictError(`ref ${name} moved meanwhile`);
     ctx.body = { name, id };
   });
 }
@@ -275,13 +275,13 @@ async function* verifiedPieces(id: string, first: Buffer, rest: AsyncIterable<Bu
 
 /** `GET /hit/fp/<fingerprint>` without Koa: what the route answers, errors as JSON alike. */
 export async function answerHit(req: IncomingMessage, res: ServerResponse, fingerprint: string, hits: HitReader, check: ReturnType<typeof authorizer>, app: Koa): Promise<void> {
-  const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}): void => {
+  const fail = (status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void => {
     const body = JSON.stringify({ error: { code, message } });
     res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(body)), ...headers });
     res.end(body);
   };
   const refused = check?.(req.headers.authorization ?? "", "GET", "/hit");
-  if (refused) return fail(STATUS[refused.code]!, refused.code, refused.message, refused.code === "EUNAUTHORIZED" ? { "www-authenticate": challenge("/hit") } : {});
+  if (refused) return fail(STATUS[refused.code]!, refused.code, refused.message, refused instanceof UnauthorizedError ? { "www-authenticate": challenge("/hit") } : {});
   let hit: Hit | null;
   try {
     hit = await hits.hit(fingerprint);

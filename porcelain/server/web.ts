@@ -2,8 +2,9 @@
 // the log with filters, one commit, a diff of two, the store's counts. No script and no assets.
 import type { Router, RouterContext } from "@koa/router";
 import type { Commit, Json } from "../../plumbing/commit.js";
-import { CashetError, InvalidInputError } from "../../plumbing/errors.js";
+import { CashetError } from "../../plumbing/errors.js";
 import type { Store } from "../../plumbing/store.js";
+import { parseWholeNumber } from "../../plumbing/validate.js";
 import { diff } from "../diff.js";
 import { history } from "../history.js";
 import { log, type LogOptions } from "../log.js";
@@ -21,13 +22,13 @@ export function webRoutes(router: Router, store: Store): void {
     const raw = ctx.query.tag;
     // An empty form field means "no filter", so a submitted blank form lists everything.
     const tags = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).filter((t) => t !== "");
-    const [func, status, limit] = [one("func"), one("status"), one("limit")];
-    if (limit && !/^\d+$/.test(limit)) throw new InvalidInputError(`limit must be a positive whole number, not ${JSON.stringify(limit)}`);
+    const [func, status, limitText] = [one("func"), one("status"), one("limit")];
+    const limit = parseWholeNumber(limitText || undefined, "limit", { min: 1 });
     const query: LogOptions = {
       tags,
       ...(func ? { func } : {}),
       ...(status ? { status: status as LogOptions["status"] } : {}),
-      ...(limit ? { limit: Number(limit) } : {}),
+      ...(limit !== undefined ? { limit } : {}),
     };
     const commits = await log(store, query);
     const option = (v: string, label: string): Html => html`<option value="${v}" ${status === v ? html`selected` : ""}>${label}</option>`;
@@ -36,7 +37,7 @@ export function webRoutes(router: Router, store: Store): void {
         <label>function <input name="func" value="${func}"></label>
         ${[...tags, ""].map((tag) => html`<label>tag <input name="tag" value="${tag}" placeholder="k=v or k"></label>`)}
         <label>status <select name="status">${option("", "any")}${option("completed", "completed")}${option("failed", "failed")}</select></label>
-        <label>limit <input name="limit" value="${limit}" size="4" placeholder="20"></label>
+        <label>limit <input name="limit" value="${limitText}" size="4" placeholder="20"></label>
         <button>filter</button>
       </form>
       ${commits.length === 0 ? html`<p>No runs match.</p>` : html`

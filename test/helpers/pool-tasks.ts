@@ -3,6 +3,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMainThread, threadId } from "node:worker_threads";
+import { InvalidInputError } from "../../plumbing/errors.js";
 import { context } from "../../porcelain/exec/context.js";
 
 const count = (log: string): number => {
@@ -40,6 +41,12 @@ export function exitThread(log: string): never {
 export function refuse(log: string, reason: string): never {
   count(log);
   throw new RangeError(`refused: ${reason}`);
+}
+
+/** Throws one of cashet's own errors, which must cross back from its thread as that class. */
+export function refuseInput(log: string, reason: string): never {
+  count(log);
+  throw new InvalidInputError(`bad input: ${reason}`);
 }
 
 export function flaky(log: string, failures: number): string {

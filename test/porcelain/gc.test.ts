@@ -8,7 +8,6 @@ import { InvalidInputError } from "../../plumbing/errors.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
 import { objectPath } from "../../plumbing/backends/fs/layout.js";
-import { parseDuration, parseSize } from "../../plumbing/units.js";
 import { gc } from "../../porcelain/gc.js";
 import { recordRun, tempFsStore, type Recorded } from "../helpers/runs.js";
 
@@ -181,25 +180,5 @@ describe("gc", () => {
       await assert.rejects(gc(t.store, options), InvalidInputError, JSON.stringify(options));
     }
     assert.equal(exists(stale.id), true);
-  });
-});
-
-describe("duration and size units", () => {
-  test("durations in s, m, h and d, fractions allowed", () => {
-    assert.equal(parseDuration("45s"), 45_000);
-    assert.equal(parseDuration("90m"), 90 * 60_000);
-    assert.equal(parseDuration("12h"), 12 * HOUR);
-    assert.equal(parseDuration("7d"), 7 * DAY);
-    assert.equal(parseDuration("1.5h"), 1.5 * HOUR);
-    for (const bad of ["", "7", "d", "7 days", "1w", "-1h", "1e3s", "1.h"]) assert.throws(() => parseDuration(bad), InvalidInputError, bad);
-  });
-
-  test("sizes in bytes, SI and binary units", () => {
-    assert.equal(parseSize("1000"), 1000);
-    assert.equal(parseSize("500MB"), 500_000_000);
-    assert.equal(parseSize("1GiB"), 2 ** 30);
-    assert.equal(parseSize("200KiB"), 200 * 1024);
-    assert.equal(parseSize("1.5kb"), 1500);
-    for (const bad of ["", "MB", "10XB", "-1", "1 2MB", "0x10"]) assert.throws(() => parseSize(bad), InvalidInputError, bad);
   });
 });

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createConnection, type Socket } from "node:net";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import { errorFromCode, StoreUnavailableError } from "../../errors.js";
+import { errorFromCode, isErrorCode, StoreUnavailableError } from "../../errors.js";
 import type { ClaimHandle, ClaimInfo, Claims } from "../../store.js";
 import { daemonAddress, daemonLogFile } from "./layout.js";
 import { readMessages, send, type Response } from "./protocol.js";
@@ -276,6 +276,8 @@ function startDaemon(dir: string): Promise<string> {
   });
 }
 
+/** The daemon's error as this side throws it: cashet's codes as their classes, a system error (EACCES, LEVEL_IO_ERROR) as Node gives one, with its code. */
 function remoteError(e: { code: string; name: string; message: string }): Error {
-  return errorFromCode(e.code, e.message);
+  if (isErrorCode(e.code)) return errorFromCode(e.code, e.message);
+  return Object.assign(new Error(e.message), { name: e.name, code: e.code });
 }

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSy
 import { createServer, type Socket } from "node:net";
 import { ClassicLevel } from "classic-level";
 import { ClaimTable } from "../../claims.js";
+import type { ErrorCode } from "../../errors.js";
 import { IndexDb, type KvDb } from "../../index/db.js";
 import { ObjectDb } from "../../objects.js";
 import { FsObjects } from "./objects.js";
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
     readMessages<Request>(socket, (req) => {
       const fn = ops[req.op];
       if (req.op === "hello") conn.who = { pid: Number(req.args[0]) || 0, hostname: String(req.args[1] ?? "") };
-      if (!fn) return send(socket, { id: req.id, ok: false, error: { code: "EPROTO", name: "Error", message: `unknown op ${req.op}` } });
+      if (!fn) return send(socket, { id: req.id, ok: false, error: { code: "EINTERNAL" satisfies ErrorCode, name: "InternalError", message: `unknown op ${req.op}` } });
       Promise.resolve()
         .then(() => fn(conn, ...(Array.isArray(req.args) ? req.args : [])))
         .then(
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
             send(socket, {
               id: req.id,
               ok: false,
-              error: { code: typeof err.code === "string" ? err.code : "EINTERNAL", name: err.name, message: err.message },
+              error: { code: typeof err.code === "string" ? err.code : ("EINTERNAL" satisfies ErrorCode), name: err.name, message: err.message },
             }),
         );
     });

@@ -9,6 +9,7 @@ export interface Request {
   args: unknown[];
 }
 
+/** A failure's `code` is cashet's (an ErrorCode, rebuilt by errorFromCode) or a system error's (EACCES, LEVEL_IO_ERROR). */
 export type Response =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { code: string; name: string; message: string } };

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { LocalClaims } from "../../claims.js";
-import { CashetError, InvalidInputError, StoreUnavailableError } from "../../errors.js";
+import { ConflictError, errorFromCode, InvalidInputError, isErrorCode, MissingObjectError, StoreUnavailableError, UnsupportedError, type CashetError, type ErrorCode } from "../../errors.js";
 import { assertId } from "../../ids.js";
 import { assertRefName } from "../../refs.js";
 import type { Index, IndexStats, LogQuery, ObjectStorage, ObjectWriter, Ref, RefStorage, Store, StoredObject } from "../../store.js";
@@ -24,13 +24,6 @@ interface Reply {
   status: number;
   headers: IncomingMessage["headers"];
   body: Buffer;
-}
-
-/** Asked of a remote store, which leaves it to the server. */
-export class UnsupportedError extends CashetError {
-  constructor(what: string) {
-    super("EUNSUPPORTED", `${what} is not possible on a remote store: run it on the server`);
-  }
 }
 
 /** The wire: requests to one server, kept alive between calls. */
@@ -115,17 +108,19 @@ class Remote {
     });
   }
 
-  /** Statuses every caller treats alike; 404 and 409 are left to the caller. */
+  /**
+   * Statuses every caller treats alike; 404 and 409 are left to the caller. A refusal (400, 401,
+   * 403, 413) comes back as the class of the code the server named (EAMBIGUOUS is a 400 too), or
+   * of its status when the answer names none; anything else means the remote store failed.
+   */
   private failure(reply: Reply, method: string, path: string): CashetError | null {
     const { status } = reply;
     if (status < 400 || status === 404 || status === 409) return null;
-    const message = serverMessage(reply) ?? `HTTP ${status}`;
+    const { code, message = `HTTP ${status}` } = serverError(reply);
     const where = `${method} ${this.base.origin}${path}`;
-    if (status === 401) return new CashetError("EUNAUTHORIZED", `the remote cache refused the token (${where}): ${message}`);
-    if (status === 403) return new CashetError("EFORBIDDEN", `the remote cache only lets this token read (${where}): ${message}`);
-    if (status === 413) return new CashetError("ETOOLARGE", `the remote cache refused the size (${where}): ${message}`);
-    if (status === 400) return new InvalidInputError(`the remote cache refused ${where}: ${message}`);
-    return new StoreUnavailableError(`the remote cache failed ${where}: ${message}`);
+    const refusal = REFUSALS[status];
+    if (!refusal) return new StoreUnavailableError(`the remote cache failed ${where}: ${message}`);
+    return errorFromCode(code ?? refusal.code, `${refusal.says(where)}: ${message}`);
   }
 
   private unreachable(err: Error): StoreUnavailableError {
@@ -137,24 +132,32 @@ class Remote {
   }
 }
 
-/** The `{error: {code, message}}` of a JSON error answer. */
-function serverError(reply: Reply): { code: string | null; message: string | null } {
+/** The refusals that are the caller's to fix: the code a status means when the answer names none, and how it is told. */
+const REFUSALS: Partial<Record<number, { code: ErrorCode; says: (where: string) => string }>> = {
+  400: { code: "EINVALID", says: (where) => `the remote cache refused ${where}` },
+  401: { code: "EUNAUTHORIZED", says: (where) => `the remote cache refused the token (${where})` },
+  403: { code: "EFORBIDDEN", says: (where) => `the remote cache only lets this token read (${where})` },
+  413: { code: "ETOOLARGE", says: (where) => `the remote cache refused the size (${where})` },
+};
+
+/** The `{error: {code, message}}` of a JSON error answer; a code that is not cashet's counts as none. */
+function serverError(reply: Reply): { code?: ErrorCode; message?: string } {
   try {
     const { error } = JSON.parse(reply.body.toString("utf8")) as { error?: { code?: unknown; message?: unknown } };
-    return { code: typeof error?.code === "string" ? error.code : null, message: typeof error?.message === "string" ? error.message : null };
+    return { ...(isErrorCode(error?.code) ? { code: error.code } : {}), ...(typeof error?.message === "string" ? { message: error.message } : {}) };
   } catch {
-    return { code: null, message: null };
+    return {};
   }
 }
 
 function serverMessage(reply: Reply): string | null {
-  return serverError(reply).message;
+  return serverError(reply).message ?? null;
 }
 
 /** A 409 that means "send what this names first" (EMISSING): the caller's to fix, never "already there". */
 function missingFirst(reply: Reply, what: string): CashetError | null {
   const { code, message } = serverError(reply);
-  return code === "EMISSING" ? new CashetError("EMISSING", `the remote cache refused ${what}: ${message}`) : null;
+  return code === "EMISSING" ? new MissingObjectError(`the remote cache refused ${what}: ${message ?? "send its objects first"}`) : null;
 }
 
 class HttpObjects implements ObjectStorage {
@@ -181,7 +184,7 @@ class HttpObjects implements ObjectStorage {
   /** Uploads a finished run's commit and moves the call's ref `fp/…` to it, in one request. */
   async writeRun(id: string, bytes: Uint8Array, ref: string): Promise<void> {
     const reply = await this.remote.request("PUT", `objects/${assertId(id)}?ref=${encodeURIComponent(assertRefName(ref))}`, bytes, { "content-type": "application/octet-stream" });
-    if (reply.status === 409) throw new CashetError("ECONFLICT", `the remote cache refused ${id.slice(0, 12)}: ${serverMessage(reply) ?? "conflict"}`);
+    if (reply.status === 409) throw new ConflictError(`the remote cache refused ${id.slice(0, 12)}: ${serverMessage(reply) ?? "conflict"}`);
   }
 
   /** Streamed blobs learn their id at the end, and a PUT names it first: the bytes wait in memory. */

@@ -12,7 +12,7 @@ import { FsStore } from "../../../plumbing/backends/fs/store.js";
 import { loadExport } from "../../../porcelain/exec/load-export.js";
 import { TaskError, TaskTimeoutError } from "../../../porcelain/run.js";
 import { WorkerPoolExecutor } from "../../../porcelain/exec/worker-pool.js";
-import { doubleCounted, exitThread, flaky, meetPartner, refuse, returnsFunction, spinForever, structured, whereAmI } from "../../helpers/pool-tasks.js";
+import { doubleCounted, exitThread, flaky, meetPartner, refuse, refuseInput, returnsFunction, spinForever, structured, whereAmI } from "../../helpers/pool-tasks.js";
 import { tempDir } from "../../helpers/fixtures.js";
 
 const t = tempDir();
@@ -102,6 +102,15 @@ test("a thrown error keeps its name, message and stack in the failed commit; ret
   const ok = await client.run(flaky, { args: [log, 2], retries: 3 });
   assert.equal(await ok.load(), "ok on attempt 3");
   assert.equal(runs(log), 3);
+});
+
+test("a cashet error thrown in a thread comes back as its own class, with its message and the thread's stack", async () => {
+  const err = await client.submit(refuseInput, newLog(), "no").then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof TaskError);
+  assert.ok(err.cause instanceof InvalidInputError, String(err.cause));
+  assert.equal(err.cause.code, "EINVALID");
+  assert.equal(err.cause.message, "bad input: no");
+  assert.match(err.cause.stack!, /at refuseInput \(.*pool-tasks\.js/);
 });
 
 test("results cross threads with their types; a result that cannot is a clear failure", async () => {

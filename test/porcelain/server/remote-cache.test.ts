@@ -14,7 +14,8 @@ import { sha256 } from "../../../plumbing/ids.js";
 import { objectPath } from "../../../plumbing/backends/fs/layout.js";
 import { ObjectDb } from "../../../plumbing/objects.js";
 import { FsStore } from "../../../plumbing/backends/fs/store.js";
-import { HttpStore, UnsupportedError } from "../../../plumbing/backends/http/store.js";
+import { HttpStore } from "../../../plumbing/backends/http/store.js";
+import { ForbiddenError, UnauthorizedError, UnsupportedError } from "../../../plumbing/errors.js";
 import { RemoteCachedStore } from "../../../plumbing/backends/remote.js";
 import { serve, type Listening } from "../../../porcelain/server/serve.js";
 import { cashet } from "../../helpers/cli.js";
@@ -199,6 +200,15 @@ describe("remote cache through HttpStore", () => {
     assert.deepEqual([...(await remote.have([first.commit, "f".repeat(64)]))], [first.commit]);
     await direct.close();
     await other.close();
+  });
+
+  test("HttpStore's refusals come back as the typed errors the server named", async () => {
+    const stranger = new HttpStore(listening.url, { token: "not-the-token" });
+    await assert.rejects(stranger.objects.read("a".repeat(64)), (err: unknown) => err instanceof UnauthorizedError && /refused the token/.test(err.message));
+    const reader = new HttpStore(listening.url, { token: "ro-token" });
+    await assert.rejects(reader.objects.write(sha256(Buffer.from("x")), Buffer.from("x")), (err: unknown) => err instanceof ForbiddenError && /only lets this token read/.test(err.message));
+    await stranger.close();
+    await reader.close();
   });
 
   test("new Client({ remote }) reads through and writes through; remote: false keeps a client local", async () => {
