@@ -9,6 +9,7 @@ import { CashetError, CorruptObjectError, InvalidInputError, WaitTimeoutError } 
 import { hashArgs, previewArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
 import { decodeObject, ObjectDb } from "../plumbing/objects.js";
+import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
@@ -417,14 +418,13 @@ async function execute(
 }
 
 /**
- * Makes a stored run visible: indexed before any ref points at it (every commit a ref reaches is
- * in the index), then — for a completed run — the call's ref moved to it, then the claim released;
- * in one step when the store's claim can do that.
+ * Makes a stored run visible in the publish order (plumbing/publish.ts): indexed, then — for a
+ * completed run — the call's ref moved to it from the head seen before the run; the claim is
+ * released after. In one step when the store's claim can do that (it follows the same order).
  */
 async function publish(store: Store, claim: ClaimHandle, id: string, ref: string | null, head: string | null): Promise<void> {
   if (claim.complete) return claim.complete(id, ref, head);
-  await store.index.addCommit(id);
-  if (ref !== null && !(await store.refs.update(ref, id, head))) await store.refs.update(ref, id);
+  await publishRun(store, id, ref, head);
 }
 
 /** The serialized arguments (so a run can be reproduced), or null when they cannot be serialized. */

@@ -9,6 +9,7 @@ import { claimHolder } from "../claims.js";
 import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
 import { CashetError } from "../errors.js";
 import { decodeObject } from "../objects.js";
+import { publishRun } from "../publish.js";
 import { HttpStore } from "./http/store.js";
 import type { ClaimHandle, ClaimInfo, Claims, ObjectStorage, ObjectWriter, RefStorage, Store, StoredObject, Ref } from "../store.js";
 
@@ -235,8 +236,7 @@ class WriteThroughClaims implements Claims {
       async complete(commit, ref, expected) {
         if (handle.complete) await handle.complete(commit, ref, expected);
         else {
-          await local.index.addCommit(commit);
-          if (ref !== null && !(await local.refs.update(ref, commit, expected))) await local.refs.update(ref, commit);
+          await publishRun(local, commit, ref, expected);
           await handle.release();
         }
         await push(commit, ref);
