@@ -6,7 +6,8 @@
 // when it is down, refuses the token's writes, or sends bad bytes, the run goes on locally and
 // says so once.
 import { claimHolder } from "../claims.js";
-import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
+import { bringInCommit, type BringIn, type BringInOptions } from "../bring-in.js";
+import { commitBlobs, inlineBlob } from "../commit.js";
 import { CashetError } from "../errors.js";
 import { decodeObject } from "../objects.js";
 import { publishRun } from "../publish.js";
@@ -71,10 +72,10 @@ export class RemoteCachedStore implements Store {
       if (blob.kind !== "blob") return this.damaged(output, blob.kind === "corrupt" ? blob.reason : "not a blob");
       await this.local.objects.write(output, hit.blob);
     }
-    if (!(await this.storeCommit(commit, hit.commit))) return null;
-    // Compare-and-swap from "absent": a local run that landed meanwhile wins.
-    if (!(await this.local.refs.update(ref, hit.id, null))) return this.local.refs.read(ref);
-    return hit.id;
+    // The ref from "absent" only: a local run that landed meanwhile wins.
+    const brought = await this.bringIn(hit.id, hit.commit, { name: ref, head: null, onConflict: "theirs" });
+    if (!brought) return null;
+    return brought.refMoved ? hit.id : this.local.refs.read(ref);
   }
 
   /** Fetches one object (a commit with every blob it names) into the local store; its stored bytes, or null. */
@@ -87,18 +88,13 @@ export class RemoteCachedStore implements Store {
       await this.local.objects.write(id, stored);
       return stored;
     }
-    return (await this.storeCommit(read.commit, stored)) ? stored : null;
+    return (await this.bringIn(id, stored)) ? stored : null;
   }
 
-  /** Stores a verified commit once every blob it names is local (fetching those it lacks), then indexes it. */
-  private async storeCommit(commit: Commit, stored: Uint8Array): Promise<boolean> {
-    for (const b of commitBlobs(commit)) {
-      if (b.inline || (await this.local.objects.size(b.id)) !== null) continue;
-      if (!(await this.pullObject(b.id))) return false; // never a commit that names what the store lacks
-    }
-    await this.local.objects.write(commit.id, stored);
-    await this.local.index.addCommit(commit.id);
-    return true;
+  /** Brings a verified commit into the local store (plumbing/bring-in.ts), fetching the blobs it names that the store lacks. */
+  private async bringIn(id: string, stored: Uint8Array, ref?: BringInOptions["ref"]): Promise<Extract<BringIn, { brought: true }> | null> {
+    const brought = await bringInCommit(this.local, id, stored, { fetch: async (blob) => (await this.pullObject(blob)) !== null, ...(ref ? { ref } : {}) });
+    return brought.brought ? brought : null; // never a commit that names what the store lacks
   }
 
   /** Uploads a run published here: the blobs the server lacks, the commit, then (for a completed run) its ref. */

@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type Router from "@koa/router";
 import type Koa from "koa";
-import { commitBlobs, inlineBlob, type Commit } from "../../plumbing/commit.js";
+import { bringInCommit } from "../../plumbing/bring-in.js";
+import { inlineBlob, type Commit } from "../../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
 import { isZstdFrame } from "../../plumbing/compress.js";
 import { isId } from "../../plumbing/ids.js";
@@ -80,10 +81,13 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       throw new InvalidInputError(`?ref=${run} names no completed run of this call`);
     }
     if (read.kind === "commit") {
-      // A commit lands only with everything it names: the store never references what it lacks.
-      for (const b of commitBlobs(read.commit)) {
-        if (!b.inline && (await store.objects.size(b.id)) === null) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
-      }
+      // A commit lands only with everything it names, then is indexed, then its run's ref moves
+      // (plumbing/bring-in.ts); a damaged stored copy is replaced by these verified bytes.
+      const brought = await bringInCommit(store, id, bytes, run ? { ref: { name: run } } : {});
+      if (!brought.brought) throw new HttpError("EMISSING", `commit ${id.slice(0, 12)} needs object ${brought.missing.slice(0, 12)}: upload it first`);
+      ctx.status = brought.created ? 201 : 200;
+      ctx.body = { id, created: brought.created };
+      return;
     }
     const existing = await store.objects.read(id);
     if (existing) {
@@ -92,7 +96,6 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       if (sound) {
         // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
         if (!same) throw new HttpError("ECONFLICT", `object ${id.slice(0, 12)} is already stored with other bytes`);
-        if (read.kind === "commit" && run) await store.refs.update(run, id);
         ctx.status = 200;
         ctx.body = { id, created: false };
         return;
@@ -101,8 +104,6 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       await store.objects.delete(id);
     }
     const created = await store.objects.write(id, bytes);
-    if (read.kind === "commit") await store.index.addCommit(id);
-    if (read.kind === "commit" && run) await store.refs.update(run, id);
     ctx.status = created ? 201 : 200;
     ctx.body = { id, created };
   });
