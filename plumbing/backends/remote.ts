@@ -7,10 +7,11 @@
 // says so once.
 import { claimHolder } from "../claims.js";
 import { bringInCommit, type BringIn, type BringInOptions } from "../bring-in.js";
-import { commitBlobs, inlineBlob } from "../commit.js";
+import { inlineBlob } from "../commit.js";
 import { CashetError } from "../errors.js";
 import { decodeObject } from "../objects.js";
 import { publishRun } from "../publish.js";
+import { uploadRun } from "../upload.js";
 import { HttpStore } from "./http/store.js";
 import type { ClaimHandle, ClaimInfo, Claims, ObjectStorage, ObjectWriter, RefStorage, Store, StoredObject, Ref } from "../store.js";
 
@@ -97,24 +98,11 @@ export class RemoteCachedStore implements Store {
     return brought.brought ? brought : null; // never a commit that names what the store lacks
   }
 
-  /** Uploads a run published here: the blobs the server lacks, the commit, then (for a completed run) its ref. */
+  /** Uploads a run published here (plumbing/upload.ts): the blobs the server lacks, the commit, then (for a completed run) its ref. */
   private async push(id: string, ref: string | null): Promise<void> {
     if (this.readOnly) return;
-    const stored = await this.local.objects.read(id);
-    const read = stored && decodeObject(id, stored);
-    if (!read || read.kind !== "commit") return;
-    const blobs = commitBlobs(read.commit).filter((b) => !b.inline).map((b) => b.id);
-    await this.remoteCall("write", async () => {
-      const have = blobs.length ? await this.remote.have(blobs) : new Set<string>();
-      for (const blob of blobs) {
-        if (have.has(blob)) continue;
-        const bytes = await this.local.objects.read(blob);
-        if (!bytes) return; // gone locally (gc): the server cannot take a commit without it
-        await this.remote.objects.write(blob, bytes);
-      }
-      if (ref) await this.remote.objects.writeRun(id, stored!, ref);
-      else await this.remote.objects.write(id, stored!);
-    });
+    // A blob gone locally (gc) leaves the run here: the server cannot take a commit without it.
+    await this.remoteCall("write", () => uploadRun(this.local.objects, this.remote, id, ref ? { ref: { name: ref, mode: "replace" } } : {}));
   }
 
   /** Runs a remote request; its failure is told once and turns into "nothing" — the remote is only a cache. */
