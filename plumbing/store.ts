@@ -78,11 +78,11 @@ export interface ClaimHandle {
   readonly lost: boolean;
   release(): Promise<void>;
   /**
-   * Optional: publishes a finished run and releases the claim as one step — indexes `commit`,
-   * then, when `ref` is given, moves `ref` to it (compare-and-swap from `expected`, else
-   * overwriting), then releases — so a store behind a socket answers a miss in one round trip
-   * instead of three. A later `release()` does nothing. Without it, callers do the same with
-   * `index.addCommit`, `refs.update` and `release`.
+   * Optional: publishes a finished run and releases the claim as one step — `publishRun`
+   * (plumbing/publish.ts: indexes `commit`, then, when `ref` is given, moves `ref` to it from
+   * `expected`, else over it) over the store's own parts, then releases — so a store behind a
+   * socket answers a miss in one round trip instead of three. A later `release()` does nothing.
+   * Without it, callers do the same with `publishRun` and `release`.
    */
   complete?(commit: string, ref: string | null, expected: string | null): Promise<void>;
 }
@@ -142,9 +142,8 @@ export interface IndexStats {
  */
 export interface Index {
   /**
-   * Indexes a stored commit (read back from the objects). Idempotent. Index a commit before
-   * moving a ref to it: then every commit a ref reaches is indexed, and a writer that dies in
-   * between leaves only an unreferenced commit, which `fsck` reports and `--repair` indexes.
+   * Indexes a stored commit (read back from the objects). Idempotent. A commit is indexed before
+   * a ref moves to it — `publishRun` (plumbing/publish.ts) is that order, for every writer.
    */
   addCommit(id: string): Promise<void>;
   /** Drops a commit from the index. Returns its non-inline blobs that no commit references now. */

@@ -2,7 +2,9 @@
 // after the fact starts with them. Runs made later travel by themselves (write-through); push is
 // for what came before. Only what the server lacks is sent: one question for all ids first.
 import type { HttpStore } from "../plumbing/backends/http/store.js";
+import { fingerprintRef } from "../plumbing/refs.js";
 import type { Store } from "../plumbing/store.js";
+import { uploadRun } from "../plumbing/upload.js";
 import { chosenRuns, type RunFilters } from "./log.js";
 
 export interface PushFilters extends RunFilters {
@@ -23,38 +25,31 @@ export interface PushCounts {
 }
 
 /**
- * Uploads the chosen completed runs of `store` to `remote`: the blobs and commits it lacks, then,
- * for each run that is its call's head here, the call's ref — only where the server has none, so
- * a push never moves the server's answer for a call back to an older run.
+ * Uploads the chosen completed runs of `store` to `remote`, each by `uploadRun`
+ * (plumbing/upload.ts): the blobs and commits it lacks, then, for each run that is its call's head
+ * here, the call's ref — only where the server has none, so a push never moves the server's
+ * answer for a call back to an older run. A run whose objects left this store since the plan (gc)
+ * is skipped.
  */
 export async function push(store: Store, remote: HttpStore, filters: PushFilters = {}): Promise<PushCounts> {
   const entries = await chosenRuns(store, filters, "completed");
   const blobIds = [...new Set(entries.flatMap((e) => e.blobs.filter((b) => !b.inline).map((b) => b.id)))];
+  // One question for every id; each upload then adds what it sent.
   const have = await remote.have([...blobIds, ...entries.map((e) => e.id)]);
   const counts: PushCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: have.size };
   const total = blobIds.length + entries.length - have.size;
-  const sent = (bytes: number): void => {
+  const onSent = (kind: "blob" | "commit", bytes: number): void => {
+    if (kind === "blob") counts.blobs++;
+    else counts.commits++;
     counts.bytes += bytes;
     filters.onProgress?.(counts.blobs + counts.commits, total);
   };
-  // Blobs before the commits that name them: the server takes a commit only once it has those.
-  for (const id of blobIds) {
-    if (have.has(id)) continue;
-    const bytes = await store.objects.read(id);
-    if (!bytes) continue; // removed here since the plan (gc): its commits will be refused below, and skipped
-    await remote.objects.write(id, bytes);
-    counts.blobs++;
-    sent(bytes.length);
-  }
   for (const e of entries) {
-    if (have.has(e.id)) continue; // there already, and its ref with it when it was a head
-    const bytes = await store.objects.read(e.id);
-    if (!bytes) continue;
-    await remote.objects.write(e.id, bytes);
-    counts.commits++;
-    sent(bytes.length);
-    const ref = `fp/${e.fingerprint}`;
-    if ((await store.refs.read(ref)) === e.id && (await remote.refs.update(ref, e.id, null))) counts.refs++;
+    if (have.has(e.id)) continue; // there already, with what it names, and its ref with it when it was a head
+    const ref = fingerprintRef(e.fingerprint);
+    const head = (await store.refs.read(ref)) === e.id;
+    const sent = await uploadRun(store.objects, remote, e.id, { have, onSent, ...(head ? { ref: { name: ref, mode: "create" as const } } : {}) });
+    if (sent.uploaded && sent.refMoved) counts.refs++;
   }
   return counts;
 }

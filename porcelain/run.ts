@@ -4,12 +4,14 @@
 // store the result and the commit, move the ref, release. Everything the CLI, the library and
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
-import { INLINE_LIMIT, inlineBlob, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
+import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
 import { CorruptObjectError, InvalidInputError, TaskError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs } from "../plumbing/hash/args.js";
 import { previewArgs } from "../plumbing/hash/preview.js";
 import { sha256 } from "../plumbing/ids.js";
-import { decodeObject, ObjectDb } from "../plumbing/objects.js";
+import { readHit } from "../plumbing/hits.js";
+import { ObjectDb } from "../plumbing/objects.js";
+import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
@@ -126,7 +128,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
-      const hit = await lookup(store, db, ref, options);
+      const hit = await readHit(store, ref);
       if (hit) return { ...hit, cached: true, durationMs: elapsed() };
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
@@ -153,7 +155,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     }
     try {
       if (useCache && !options.force) {
-        const hit = await lookup(store, db, ref, options); // finished between our lookup and claim
+        const hit = await readHit(store, ref); // finished between our lookup and claim
         if (hit) return { ...hit, cached: true, durationMs: elapsed() };
       }
       const result = await execute(store, db, task, options, { fingerprint, argsHash, ref }, claim);
@@ -239,86 +241,6 @@ function runFailed(name: string, attempts: number, commit: string, err: Error): 
 export function recordedError(commit: Commit): Error {
   const e = commit.error ?? { name: "Error", message: "the run recorded no output", stack: "" };
   return Object.assign(new Error(e.message), { name: e.name, stack: e.stack || `${e.name}: ${e.message}` });
-}
-
-/**
- * What a process remembers of a store's hits. Commits are immutable and named by their content, so
- * one verified on its first read stays valid: later hits skip re-reading and re-parsing it (the
- * ref is still read every time — another process may have moved it). Last access only needs
- * minute resolution for gc, so a commit is touched at most once a minute per process.
- */
-interface HitMemory {
-  commits: Map<string, Commit>;
-  touched: Map<string, number>;
-}
-const hitMemory = new WeakMap<object, HitMemory>();
-const REMEMBERED_COMMITS = 4096;
-const TOUCH_INTERVAL_MS = 60_000;
-
-/** The completed, unexpired commit at `ref` whose output verifies, or null. Records the access. */
-export async function lookup(
-  store: Store,
-  db: ObjectDb,
-  ref: string,
-  options: Pick<RunOptions, "serializers"> = {},
-): Promise<{ commit: Commit; bytes: Buffer } | null> {
-  void options;
-  if (store.readHit) return lookupAtOnce(store, ref);
-  const id = await store.refs.read(ref);
-  if (!id) return null;
-  let memory = hitMemory.get(store.objects);
-  if (!memory) hitMemory.set(store.objects, (memory = { commits: new Map(), touched: new Map() }));
-  let commit = memory.commits.get(id) ?? null;
-  if (!commit) {
-    commit = await db.getCommit(id);
-    if (!commit || commit.status !== "completed" || !commit.output) return null;
-    // A ref is a plain file anyone with write access can point anywhere: only a run of this very
-    // call may answer it.
-    if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return null;
-    remember(memory.commits, id, commit, REMEMBERED_COMMITS);
-  }
-  if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;
-  const bytes = await db.getBlob(commit.output!.hash, commit); // a corrupt blob is a miss: recompute
-  if (!bytes) return null;
-  const now = Date.now();
-  if (now - (memory.touched.get(id) ?? 0) >= TOUCH_INTERVAL_MS) {
-    await store.objects.touch(id);
-    remember(memory.touched, id, now, REMEMBERED_COMMITS);
-  }
-  return { commit, bytes };
-}
-
-/** `lookup` for a store that reads a hit in one round trip (Redis): the same checks on what it returns. */
-async function lookupAtOnce(store: Store, ref: string): Promise<{ commit: Commit; bytes: Buffer } | null> {
-  const hit = await store.readHit!(ref);
-  if (!hit || !hit.commit) return null;
-  let memory = hitMemory.get(store.objects);
-  if (!memory) hitMemory.set(store.objects, (memory = { commits: new Map(), touched: new Map() }));
-  let commit = memory.commits.get(hit.id) ?? null;
-  if (!commit) {
-    const read = decodeObject(hit.id, hit.commit);
-    if (read.kind !== "commit") return null;
-    commit = read.commit;
-    if (commit.status !== "completed" || !commit.output) return null;
-    remember(memory.commits, hit.id, commit, REMEMBERED_COMMITS);
-  }
-  if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return null;
-  if (commit.expiresAt !== null && Date.parse(commit.expiresAt) <= Date.now()) return null;
-  const hash = commit.output!.hash;
-  const inline = inlineBlob(commit, hash);
-  if (inline) return { commit, bytes: inline };
-  if (!hit.blob) return null;
-  const blob = decodeObject(hash, hit.blob);
-  if (blob.kind === "blob") return { commit, bytes: blob.bytes };
-  if (blob.kind === "corrupt") await store.objects.delete(hash).catch(() => undefined); // recompute, never serve
-  return null;
-}
-
-/** Sets `key` in a map kept to `limit` entries, the oldest dropped first. */
-export function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > limit) map.delete(map.keys().next().value!);
 }
 
 /** Decodes a result with the serializer its commit names. */
@@ -422,14 +344,13 @@ async function execute(
 }
 
 /**
- * Makes a stored run visible: indexed before any ref points at it (every commit a ref reaches is
- * in the index), then — for a completed run — the call's ref moved to it, then the claim released;
- * in one step when the store's claim can do that.
+ * Makes a stored run visible in the publish order (plumbing/publish.ts): indexed, then — for a
+ * completed run — the call's ref moved to it from the head seen before the run; the claim is
+ * released after. In one step when the store's claim can do that (it follows the same order).
  */
 async function publish(store: Store, claim: ClaimHandle, id: string, ref: string | null, head: string | null): Promise<void> {
   if (claim.complete) return claim.complete(id, ref, head);
-  await store.index.addCommit(id);
-  if (ref !== null && !(await store.refs.update(ref, id, head))) await store.refs.update(ref, id);
+  await publishRun(store, id, ref, head);
 }
 
 /** The serialized arguments (so a run can be reproduced), or null when they cannot be serialized. */

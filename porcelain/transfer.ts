@@ -4,8 +4,9 @@
 // publishes blobs, commits (indexed) and refs (forward only), so a refused import leaves the
 // store as it was. An archive may come from a fork's CI: it is read as hostile (archive.ts).
 import { statSync } from "node:fs";
+import { bringInCommit, missingBlob } from "../plumbing/bring-in.js";
 import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
-import { CashetError, CorruptObjectError, InvalidInputError } from "../plumbing/errors.js";
+import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
 import { isZstdFrame } from "../plumbing/compress.js";
 import { ObjectDb, writeVerifiedBlob } from "../plumbing/objects.js";
@@ -216,12 +217,11 @@ async function readVerified(store: Store, staging: Staging, path: string, option
 /** Checks every reference the archive makes before anything is published; returns each ref with its commit. */
 async function checkReferences(store: Store, staging: Staging, read: ReadArchive, path: string): Promise<Array<{ name: string; commit: Commit }>> {
   const db = new ObjectDb(store.objects);
-  // Everything a commit names must be staged, stored, or ride inline in it.
+  // Everything a commit names must be staged, stored, or ride inline in it — checked for the
+  // whole archive before anything is published, and again as each commit is brought in.
   for (const { commit: c } of read.commits) {
-    for (const b of commitBlobs(c)) {
-      if (b.inline) continue;
-      if (!(staging.has(b.id) || (await store.objects.size(b.id)) !== null)) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${b.id.slice(0, 12)}, which is neither in the archive nor in the store`);
-    }
+    const missing = await missingBlob(c, async (id) => staging.has(id) || (await store.objects.size(id)) !== null);
+    if (missing) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${missing.slice(0, 12)}, which is neither in the archive nor in the store`);
   }
   const byId = new Map(read.commits.map(({ commit: c }) => [c.id, c]));
   const refs: Array<{ name: string; commit: Commit }> = [];
@@ -236,21 +236,24 @@ async function checkReferences(store: Store, staging: Staging, read: ReadArchive
 
 /**
  * Makes a checked archive visible, in the order that keeps every moment of it sound: blobs into
- * place (unreferenced, so invisible), then each commit written and indexed (all it names is in
- * place by then), then refs (every commit a ref reaches is indexed). docs/decisions.md §9 says
+ * place (unreferenced, so invisible), then each commit brought in — written and indexed only
+ * once all it names is in place (plumbing/bring-in.ts) — then refs (every commit a ref reaches is
+ * indexed). docs/decisions.md §9 says
  * what a crash at each step leaves.
  */
 async function publish(store: Store, staging: Staging, read: ReadArchive, refs: Array<{ name: string; commit: Commit }>): Promise<TransferCounts> {
   const { counts } = read;
   await staging.publish();
   for (const { commit: c, bytes } of read.commits) {
-    if (await store.objects.write(c.id, bytes)) {
+    const brought = await bringInCommit(store, c.id, bytes);
+    // Checked before publishing, so only a blob removed meanwhile (a gc racing the import) gets here.
+    if (!brought.brought) throw new NotFoundError(`commit ${c.id.slice(0, 12)} needs object ${brought.missing.slice(0, 12)}, which left the store during the import: import again`);
+    if (brought.created) {
       counts.commits++;
       counts.bytes += bytes.length;
     } else {
       counts.skipped!++;
     }
-    await store.index.addCommit(c.id);
   }
   const db = new ObjectDb(store.objects);
   for (const r of refs) if (await moveForward(store, db, r.name, r.commit)) counts.refs++;

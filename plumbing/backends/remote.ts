@@ -6,9 +6,12 @@
 // when it is down, refuses the token's writes, or sends bad bytes, the run goes on locally and
 // says so once.
 import { claimHolder } from "../claims.js";
-import { commitBlobs, inlineBlob, type Commit } from "../commit.js";
+import { bringInCommit, type BringIn, type BringInOptions } from "../bring-in.js";
+import { inlineBlob } from "../commit.js";
 import { CashetError, ForbiddenError, type ErrorCode } from "../errors.js";
 import { decodeObject } from "../objects.js";
+import { publishRun } from "../publish.js";
+import { uploadRun } from "../upload.js";
 import { HttpStore } from "./http/store.js";
 import type { ClaimHandle, ClaimInfo, Claims, ObjectStorage, ObjectWriter, RefStorage, Store, StoredObject, Ref } from "../store.js";
 
@@ -70,10 +73,10 @@ export class RemoteCachedStore implements Store {
       if (blob.kind !== "blob") return this.damaged(output, blob.kind === "corrupt" ? blob.reason : "not a blob");
       await this.local.objects.write(output, hit.blob);
     }
-    if (!(await this.storeCommit(commit, hit.commit))) return null;
-    // Compare-and-swap from "absent": a local run that landed meanwhile wins.
-    if (!(await this.local.refs.update(ref, hit.id, null))) return this.local.refs.read(ref);
-    return hit.id;
+    // The ref from "absent" only: a local run that landed meanwhile wins.
+    const brought = await this.bringIn(hit.id, hit.commit, { name: ref, head: null, onConflict: "theirs" });
+    if (!brought) return null;
+    return brought.refMoved ? hit.id : this.local.refs.read(ref);
   }
 
   /** Fetches one object (a commit with every blob it names) into the local store; its stored bytes, or null. */
@@ -86,38 +89,20 @@ export class RemoteCachedStore implements Store {
       await this.local.objects.write(id, stored);
       return stored;
     }
-    return (await this.storeCommit(read.commit, stored)) ? stored : null;
+    return (await this.bringIn(id, stored)) ? stored : null;
   }
 
-  /** Stores a verified commit once every blob it names is local (fetching those it lacks), then indexes it. */
-  private async storeCommit(commit: Commit, stored: Uint8Array): Promise<boolean> {
-    for (const b of commitBlobs(commit)) {
-      if (b.inline || (await this.local.objects.size(b.id)) !== null) continue;
-      if (!(await this.pullObject(b.id))) return false; // never a commit that names what the store lacks
-    }
-    await this.local.objects.write(commit.id, stored);
-    await this.local.index.addCommit(commit.id);
-    return true;
+  /** Brings a verified commit into the local store (plumbing/bring-in.ts), fetching the blobs it names that the store lacks. */
+  private async bringIn(id: string, stored: Uint8Array, ref?: BringInOptions["ref"]): Promise<Extract<BringIn, { brought: true }> | null> {
+    const brought = await bringInCommit(this.local, id, stored, { fetch: async (blob) => (await this.pullObject(blob)) !== null, ...(ref ? { ref } : {}) });
+    return brought.brought ? brought : null; // never a commit that names what the store lacks
   }
 
-  /** Uploads a run published here: the blobs the server lacks, the commit, then (for a completed run) its ref. */
+  /** Uploads a run published here (plumbing/upload.ts): the blobs the server lacks, the commit, then (for a completed run) its ref. */
   private async push(id: string, ref: string | null): Promise<void> {
     if (this.readOnly) return;
-    const stored = await this.local.objects.read(id);
-    const read = stored && decodeObject(id, stored);
-    if (!read || read.kind !== "commit") return;
-    const blobs = commitBlobs(read.commit).filter((b) => !b.inline).map((b) => b.id);
-    await this.remoteCall("write", async () => {
-      const have = blobs.length ? await this.remote.have(blobs) : new Set<string>();
-      for (const blob of blobs) {
-        if (have.has(blob)) continue;
-        const bytes = await this.local.objects.read(blob);
-        if (!bytes) return; // gone locally (gc): the server cannot take a commit without it
-        await this.remote.objects.write(blob, bytes);
-      }
-      if (ref) await this.remote.objects.writeRun(id, stored!, ref);
-      else await this.remote.objects.write(id, stored!);
-    });
+    // A blob gone locally (gc) leaves the run here: the server cannot take a commit without it.
+    await this.remoteCall("write", () => uploadRun(this.local.objects, this.remote, id, ref ? { ref: { name: ref, mode: "replace" } } : {}));
   }
 
   /** Runs a remote request; its failure is told once and turns into "nothing" — the remote is only a cache. */
@@ -235,8 +220,7 @@ class WriteThroughClaims implements Claims {
       async complete(commit, ref, expected) {
         if (handle.complete) await handle.complete(commit, ref, expected);
         else {
-          await local.index.addCommit(commit);
-          if (ref !== null && !(await local.refs.update(ref, commit, expected))) await local.refs.update(ref, commit);
+          await publishRun(local, commit, ref, expected);
           await handle.release();
         }
         await push(commit, ref);

@@ -5,13 +5,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type Router from "@koa/router";
 import type Koa from "koa";
-import { commitBlobs, inlineBlob, type Commit } from "../../plumbing/commit.js";
+import { bringInCommit } from "../../plumbing/bring-in.js";
+import { inlineBlob, type Commit } from "../../plumbing/commit.js";
 import { CashetError, ConflictError, CorruptObjectError, InvalidInputError, MissingObjectError, NotFoundError, UnauthorizedError, type ErrorCode } from "../../plumbing/errors.js";
 import { isZstdFrame } from "../../plumbing/compress.js";
 import { isId } from "../../plumbing/ids.js";
+import { readHitCommit, recordUse, verifiedCommit } from "../../plumbing/hits.js";
 import { BlobVerifier, decodeObject, writeVerifiedBlob } from "../../plumbing/objects.js";
 import type { Store } from "../../plumbing/store.js";
-import { remember } from "../run.js";
 import { authorizer, challenge, jsonBody, limitedBody, objectId, refName, STATUS } from "./http.js";
 
 /** Registers the remote-cache routes: `/objects/…`, `/hit/fp/…`, `/refs/…`. */
@@ -80,10 +81,13 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       throw new InvalidInputError(`?ref=${run} names no completed run of this call`);
     }
     if (read.kind === "commit") {
-      // A commit lands only with everything it names: the store never references what it lacks.
-      for (const b of commitBlobs(read.commit)) {
-        if (!b.inline && (await store.objects.size(b.id)) === null) throw new MissingObjectError(`commit ${id.slice(0, 12)} needs object ${b.id.slice(0, 12)}: upload it first`);
-      }
+      // A commit lands only with everything it names, then is indexed, then its run's ref moves
+      // (plumbing/bring-in.ts); a damaged stored copy is replaced by these verified bytes.
+      const brought = await bringInCommit(store, id, bytes, run ? { ref: { name: run } } : {});
+      if (!brought.brought) throw new MissingObjectError(`commit ${id.slice(0, 12)} needs object ${brought.missing.slice(0, 12)}: upload it first`);
+      ctx.status = brought.created ? 201 : 200;
+      ctx.body = { id, created: brought.created };
+      return;
     }
     const existing = await store.objects.read(id);
     if (existing) {
@@ -92,7 +96,6 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       if (sound) {
         // Write-once: the same bytes again are fine, different bytes under a stored id are refused.
         if (!same) throw new ConflictError(`object ${id.slice(0, 12)} is already stored with other bytes`);
-        if (read.kind === "commit" && run) await store.refs.update(run, id);
         ctx.status = 200;
         ctx.body = { id, created: false };
         return;
@@ -101,8 +104,6 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
       await store.objects.delete(id);
     }
     const created = await store.objects.write(id, bytes);
-    if (read.kind === "commit") await store.index.addCommit(id);
-    if (read.kind === "commit" && run) await store.refs.update(run, id);
     ctx.status = created ? 201 : 200;
     ctx.body = { id, created };
   });
@@ -139,7 +140,7 @@ export function remoteCacheRoutes(router: Router, store: Store, hits: HitReader,
     const body = await jsonBody(ctx, bodyLimit);
     const id = body.id;
     if (typeof id !== "string" || !isId(id)) throw new InvalidInputError(`"id" must be a commit id`);
-    const commit = (await hits.commitById(id))?.commit;
+    const commit = await hits.commitById(id);
     if (!commit) throw new MissingObjectError(`commit ${id.slice(0, 12)} is not stored here: upload it first`);
     if (name.startsWith("fp/") && commit.fingerprint !== name.slice(3)) throw new InvalidInputError(`commit ${id.slice(0, 12)} is a run of another call than ${name}`);
     const expected = body.expected === undefined ? undefined : body.expected === null ? null : String(body.expected);
@@ -161,46 +162,32 @@ export interface Hit {
 }
 
 /**
- * Reads hits for `/hit`. Commits never change: one verified here is remembered (by id) instead of
- * read and checked on every hit; and a use is recorded at most once a minute per commit (gc needs
- * no finer).
+ * Reads hits for `/hit`, and records the remote uses of commits, through plumbing/hits.ts: the
+ * same checks as a local hit, and the same memory of verified commits and of uses recorded.
  */
 export class HitReader {
-  private readonly commits = new Map<string, { bytes: Uint8Array; commit: Commit }>();
-  private readonly touched = new Map<string, number>();
   constructor(private readonly store: Store) {}
 
-  async commitById(id: string): Promise<{ bytes: Uint8Array; commit: Commit } | null> {
-    const known = this.commits.get(id);
-    if (known) return known;
-    const bytes = await this.store.objects.read(id);
-    const read = bytes && decodeObject(id, bytes);
-    if (!read || read.kind !== "commit") return null;
-    const found = { bytes, commit: read.commit };
-    remember(this.commits, id, found, 4096);
-    return found;
+  /** Commit `id`, verified, or null. */
+  commitById(id: string): Promise<Commit | null> {
+    return verifiedCommit(this.store.objects, id);
   }
 
-  async used(id: string): Promise<void> {
-    const now = Date.now();
-    if (now - (this.touched.get(id) ?? 0) < 60_000) return;
-    remember(this.touched, id, now, 4096);
-    await this.store.objects.touch(id);
+  used(id: string): Promise<void> {
+    return recordUse(this.store.objects, id);
   }
 
-  /** The completed run at `fp/<fingerprint>`, or null. */
+  /** The completed, unexpired run at `fp/<fingerprint>`, or null. Its output is sent as stored: the client verifies it. */
   async hit(fingerprint: string): Promise<Hit | null> {
-    const ref = refName(`fp/${fingerprint}`);
-    const id = await this.store.refs.read(ref);
-    const found = id ? await this.commitById(id) : null;
-    if (!found || found.commit.fingerprint !== fingerprint || !found.commit.output) return null;
-    const output = found.commit.output.hash;
+    const found = await readHitCommit(this.store, refName(`fp/${fingerprint}`));
+    if (!found) return null;
+    const output = found.commit.output!.hash;
     const size = inlineBlob(found.commit, output) ? null : await this.store.objects.size(output);
     // A large output is left out (the client fetches it with GET /objects, streamed): one round trip
     // must not mean one buffer of any size.
     const blob = size !== null && size <= STREAM_OVER ? await this.store.objects.read(output) : null;
-    await this.used(id!);
-    return { id: id!, commit: found.bytes, blob, omitted: size !== null && !blob };
+    await this.used(found.id);
+    return { id: found.id, commit: found.stored, blob, omitted: size !== null && !blob };
   }
 }
 

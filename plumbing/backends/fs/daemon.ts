@@ -10,6 +10,7 @@ import { ClaimTable } from "../../claims.js";
 import type { ErrorCode } from "../../errors.js";
 import { IndexDb, type KvDb } from "../../index/db.js";
 import { ObjectDb } from "../../objects.js";
+import { publishRun } from "../../publish.js";
 import { FsObjects } from "./objects.js";
 import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from "./layout.js";
 import { readMessages, send, type Request } from "./protocol.js";
@@ -161,11 +162,10 @@ async function main(): Promise<void> {
       c.tokens.delete(token);
       return claims.release(key, token);
     },
-    // A finished run: indexed before its ref moves (every commit a ref reaches is indexed), the
-    // ref moved before the claim goes (a waiter woken by the release finds the result).
+    // A finished run, published in the one order (plumbing/publish.ts) over the daemon's own
+    // index and refs; the ref moved before the claim goes (a waiter woken by the release finds the result).
     "claim.complete": async (c, key: string, token: string, commit: string, ref: string | null, expected: string | null) => {
-      await index.addCommit(commit);
-      if (ref !== null && !(await refs.update(ref, commit, expected))) await refs.update(ref, commit);
+      await publishRun({ index, refs }, commit, ref, expected);
       c.tokens.delete(token);
       return claims.release(key, token);
     },

@@ -5,6 +5,7 @@
 // process paused past the ttl) sees `lost` and its release or publish leaves the new holder's claim alone.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { publishRun } from "../../publish.js";
 import type { ClaimHandle, ClaimInfo, Claims } from "../../store.js";
 import type { Heartbeat } from "./heartbeat.js";
 import type { RedisIndex } from "./index.js";
@@ -53,9 +54,19 @@ export class RedisClaims implements Claims {
       },
       complete: async (commit, ref, expected) => {
         if (done) throw new TypeError(`the claim on ${key} was already released`);
-        await this.index.addCommit(commit); // indexed before the ref moves to it
-        await this.redis.cashetComplete(claimKey, ref === null ? "" : this.keys.ref(ref), this.keys.refNames(), value, ref ?? "", commit, expected ?? "");
+        // The claim's own refs: a move that releases the claim once it lands, fenced (a lost
+        // claim may only move the ref from the head it saw).
+        let released = false;
+        const refs = {
+          update: async (name: string, next: string | null, head?: string | null): Promise<boolean> => {
+            const moved = (await this.redis.cashetPublishRef(claimKey, this.keys.ref(name), this.keys.refNames(), value, name, next ?? "", head === undefined ? "0" : "1", head ?? "")) === 1;
+            released ||= moved;
+            return moved;
+          },
+        };
+        await publishRun({ index: this.index, refs }, commit, ref, expected);
         finish();
+        if (!released) await this.redis.cashetRelease(claimKey, value);
       },
     };
   }

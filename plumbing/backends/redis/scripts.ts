@@ -12,7 +12,7 @@ export interface ScriptedRedis extends Redis {
   cashetRefUpdate(refKey: string, refNames: string, name: string, next: string, hasExpected: string, expected: string): Promise<number>;
   cashetRenew(claimKey: string, value: string, ttlMs: string): Promise<number>;
   cashetRelease(claimKey: string, value: string): Promise<number>;
-  cashetComplete(claimKey: string, refKey: string, refNames: string, value: string, name: string, next: string, expected: string): Promise<number>;
+  cashetPublishRef(claimKey: string, refKey: string, refNames: string, value: string, name: string, next: string, hasExpected: string, expected: string): Promise<number>;
   cashetIndexAdd(...keysAndArgs: Arg[]): Promise<number>;
   cashetIndexRemove(...keysAndArgs: Arg[]): Promise<string[]>;
   cashetBlobAdd(blobs: string, counters: string, object: string, id: string): Promise<number>;
@@ -20,7 +20,7 @@ export interface ScriptedRedis extends Redis {
   cashetTouch(entries: string, lastAccess: string, id: string, at: string): Promise<number>;
 }
 
-/** The ref update of cashetRefUpdate, shared with cashetComplete. */
+/** The ref update of cashetRefUpdate, shared with cashetPublishRef. */
 const REF_UPDATE = `
 local function ref_update(refKey, refNames, name, nextId, hasExpected, expected)
   local cur = redis.call('GET', refKey)
@@ -98,19 +98,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `,
   },
-  // KEYS: claim, ref, ref names. ARGV: holder value, ref name ('' = none), commit, expected head ('' = none).
-  // Moves the ref and releases. The claim fences the write: its holder moves the ref from the head
-  // it saw, or over whatever is there (both are runs of this call); a holder that lost its claim
-  // (paused past the ttl while another took over) moves it only if nobody has since.
-  cashetComplete: {
+  // KEYS: claim, ref, ref names. ARGV: holder value, ref name, commit, has expected '1'/'0',
+  // expected head ('' = none). → 1 when the ref moved. A claim's ref part in publishRun's order
+  // (plumbing/publish.ts): the claim fences the write — its holder moves the ref from the head it
+  // saw, or over whatever is there (both are runs of this call); a holder that lost its claim
+  // (paused past the ttl while another took over) moves it only from the head it saw, never over.
+  // Having moved it, the holder lets go of the claim in the same step: a miss publishes in one
+  // script after its index update (two when the head moved meanwhile).
+  cashetPublishRef: {
     numberOfKeys: 3,
     lua: `${REF_UPDATE}
 local holds = redis.call('GET', KEYS[1]) == ARGV[1]
-if ARGV[2] ~= '' then
-  if ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], '1', ARGV[4]) == 0 and holds then
-    ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], '0', '')
-  end
-end
+if ARGV[4] ~= '1' and not holds then return 0 end
+if ref_update(KEYS[2], KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) == 0 then return 0 end
 if holds then redis.call('DEL', KEYS[1]) end
 return 1
 `,

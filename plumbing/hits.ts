@@ -1,0 +1,142 @@
+// Reading cache hits: a call's ref → its commit, checked → its output, verified. One module for
+// every reader of hits (a run's lookup, the server's /hit), so they check alike and share one
+// memory per store.
+//
+// Commits are immutable and named by their content, so one verified on its first read stays
+// valid: it is remembered by id (the newest 4096 per store and process) and later hits skip
+// re-reading and re-parsing it. The ref is read every time — another process may have moved it —
+// and the checks run on every hit. Last access only needs minute resolution for gc, so a use is
+// recorded at most once a minute per commit and process.
+import { inlineBlob, type Commit } from "./commit.js";
+import { decodeObject, ObjectDb } from "./objects.js";
+import type { ObjectStorage, Store } from "./store.js";
+
+/** A hit: its commit and its output's bytes, verified. */
+export interface Hit {
+  commit: Commit;
+  bytes: Buffer;
+}
+
+interface Remembered {
+  commit: Commit;
+  /** The commit's stored bytes, kept only for a caller that passes them on (the server). */
+  stored: Uint8Array | null;
+}
+
+interface Memory {
+  db: ObjectDb;
+  commits: Map<string, Remembered>;
+  touched: Map<string, number>;
+}
+
+const memories = new WeakMap<ObjectStorage, Memory>();
+const REMEMBERED_COMMITS = 4096;
+const TOUCH_INTERVAL_MS = 60_000;
+
+function memoryOf(objects: ObjectStorage): Memory {
+  let memory = memories.get(objects);
+  if (!memory) memories.set(objects, (memory = { db: new ObjectDb(objects), commits: new Map(), touched: new Map() }));
+  return memory;
+}
+
+/**
+ * Whether `commit` answers a hit at `ref`: completed (a failed run is never a hit), with an
+ * output, unexpired, and — a ref is a plain file anyone with write access can point anywhere —
+ * for an `fp/` ref, a run of that very call.
+ */
+function answers(commit: Commit, ref: string): boolean {
+  if (commit.status !== "completed" || !commit.output) return false;
+  if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return false;
+  return commit.expiresAt === null || Date.parse(commit.expiresAt) > Date.now();
+}
+
+/**
+ * The hit at `ref`: the commit it names, if that answers a hit there, and its output, verified;
+ * null for a miss. A corrupt output blob is a miss, and is removed so the recomputed result is
+ * stored again: recompute, never serve. Records the use.
+ */
+export async function readHit(store: Store, ref: string): Promise<Hit | null> {
+  if (store.readHit) return readHitAtOnce(store, ref);
+  const id = await store.refs.read(ref);
+  if (!id) return null;
+  const memory = memoryOf(store.objects);
+  const commit = (await remembered(memory, id, false))?.commit;
+  if (!commit || !answers(commit, ref)) return null;
+  const bytes = await memory.db.getBlob(commit.output!.hash, commit); // a corrupt blob is removed, and a miss
+  if (!bytes) return null;
+  await touchOnce(memory, store.objects, id);
+  return { commit, bytes };
+}
+
+/** `readHit` for a store that reads a hit in one round trip (Redis, HTTP): the same checks on what it returns. */
+async function readHitAtOnce(store: Store, ref: string): Promise<Hit | null> {
+  const hit = await store.readHit!(ref);
+  if (!hit || !hit.commit) return null;
+  const memory = memoryOf(store.objects);
+  let commit = memory.commits.get(hit.id)?.commit;
+  if (!commit) {
+    const read = decodeObject(hit.id, hit.commit);
+    if (read.kind !== "commit") return null;
+    commit = read.commit;
+    // Not its bytes: they may be a view of a whole reply, blob included.
+    remember(memory.commits, hit.id, { commit, stored: null }, REMEMBERED_COMMITS);
+  }
+  if (!answers(commit, ref)) return null;
+  const hash = commit.output!.hash;
+  const inline = inlineBlob(commit, hash);
+  if (inline) return { commit, bytes: inline };
+  if (!hit.blob) return null;
+  const blob = decodeObject(hash, hit.blob);
+  if (blob.kind === "blob") return { commit, bytes: blob.bytes };
+  if (blob.kind === "corrupt") await store.objects.delete(hash).catch(() => undefined); // recompute, never serve
+  return null; // the store recorded the use itself
+}
+
+/**
+ * The commit of the hit at `ref` and its stored bytes, checked as `readHit` checks it, for a
+ * caller that passes the hit on (the server's `/hit`): its output is the caller's to read and the
+ * receiver's to verify. Does not record the use (`recordUse`, once the answer is ready).
+ */
+export async function readHitCommit(store: Pick<Store, "objects" | "refs">, ref: string): Promise<{ id: string; commit: Commit; stored: Uint8Array } | null> {
+  const id = await store.refs.read(ref);
+  if (!id) return null;
+  const found = await remembered(memoryOf(store.objects), id, true);
+  if (!found || !answers(found.commit, ref)) return null;
+  return { id, commit: found.commit, stored: found.stored! };
+}
+
+/** Commit `id`, verified (remembered), whatever its status; null when missing, corrupt or not a commit. */
+export async function verifiedCommit(objects: ObjectStorage, id: string): Promise<Commit | null> {
+  return (await remembered(memoryOf(objects), id, false))?.commit ?? null;
+}
+
+/** Records a use of commit `id` (gc evicts the least recently used), at most once a minute per commit. */
+export async function recordUse(objects: ObjectStorage, id: string): Promise<void> {
+  await touchOnce(memoryOf(objects), objects, id);
+}
+
+/** Commit `id` from memory, or read, verified and remembered; with its stored bytes when `withBytes`. */
+async function remembered(memory: Memory, id: string, withBytes: boolean): Promise<Remembered | null> {
+  const known = memory.commits.get(id);
+  if (known && (known.stored || !withBytes)) return known;
+  const stored = await memory.db.storage.read(id);
+  const read = stored && decodeObject(id, stored);
+  if (!read || read.kind !== "commit") return null;
+  const found = { commit: known?.commit ?? read.commit, stored: withBytes ? stored : null };
+  remember(memory.commits, id, found, REMEMBERED_COMMITS);
+  return found;
+}
+
+async function touchOnce(memory: Memory, objects: ObjectStorage, id: string): Promise<void> {
+  const now = Date.now();
+  if (now - (memory.touched.get(id) ?? 0) < TOUCH_INTERVAL_MS) return;
+  await objects.touch(id);
+  remember(memory.touched, id, now, REMEMBERED_COMMITS);
+}
+
+/** Sets `key` in a map kept to `limit` entries, the oldest dropped first. */
+export function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
+}
