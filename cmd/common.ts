@@ -215,3 +215,13 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** Splits `path/to/file.ts#name` (the last # separates; no # means the default export). */
+export function splitTarget(target: string): { file: string; exportName: string } {
+  const hash = target.lastIndexOf("#");
+  const file = hash < 0 ? target : target.slice(0, hash);
+  const exportName = hash < 0 ? "default" : target.slice(hash + 1);
+  if (!file) throw new InvalidInputError(`"${target}" names no file (use path/to/file.ts#export)`);
+  if (!exportName) throw new InvalidInputError(`"${target}" names no export after #`);
+  return { file, exportName };
+}

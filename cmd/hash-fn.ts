@@ -1,7 +1,6 @@
 // cashet hash-fn <file>[#export] [--explain]
-import { InvalidInputError } from "../plumbing/errors.js";
 import { hashExportedFunction, type FunctionHash } from "../plumbing/hash/function.js";
-import { parse, positionals, out, outJson, table, JSON_FLAG, type Command } from "./common.js";
+import { parse, positionals, out, outJson, splitTarget, table, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
   Usage: cashet hash-fn <file>[#export] [--explain]
@@ -19,16 +18,6 @@ const HELP = `
     --json        print {"hash","name","file","components":[{"kind","key","name","file","hash","integrity"}],
                   "warnings","untracked"}
 `;
-
-/** Splits `path/to/file.ts#name` (the last # separates; no # means the default export). */
-export function splitTarget(target: string): { file: string; exportName: string } {
-  const hash = target.lastIndexOf("#");
-  const file = hash < 0 ? target : target.slice(0, hash);
-  const exportName = hash < 0 ? "default" : target.slice(hash + 1);
-  if (!file) throw new InvalidInputError(`"${target}" names no file (use path/to/file.ts#export)`);
-  if (!exportName) throw new InvalidInputError(`"${target}" names no export after #`);
-  return { file, exportName };
-}
 
 const command: Command = {
   summary: "print a function's hash (--explain: what went into it)",

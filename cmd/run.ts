@@ -8,8 +8,7 @@ import type { ClaimInfo } from "../plumbing/store.js";
 import { parseSeconds, parseTags, parseWholeNumber } from "../plumbing/validate.js";
 import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
-import { splitTarget } from "./hash-fn.js";
-import { EXIT, parse, outJson, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
+import { EXIT, parse, outJson, splitTarget, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
 
 const HELP = `
   Usage: cashet run <file>[#export] [args…]

@@ -5,9 +5,8 @@
 // the server do to run a task goes through here.
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
-import { CorruptObjectError, InvalidInputError, TaskError, WaitTimeoutError } from "../plumbing/errors.js";
+import { CorruptObjectError, InvalidInputError, TaskError, TaskTimeoutError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs } from "../plumbing/hash/args.js";
-import { previewArgs } from "../plumbing/hash/preview.js";
 import { sha256 } from "../plumbing/ids.js";
 import { readHit } from "../plumbing/hits.js";
 import { ObjectDb } from "../plumbing/objects.js";
@@ -16,7 +15,7 @@ import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
 import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
-import { inProcess, isRemoteRunner, TaskTimeoutError, type Executor, type RemoteRunner, type TaskEntry } from "./exec/executor.js";
+import type { Executor, RemoteRunner, TaskEntry } from "./exec/executor.js";
 
 export { TaskError, TaskTimeoutError, WaitTimeoutError };
 
@@ -133,7 +132,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
-    if (options.executor && isRemoteRunner(options.executor)) {
+    if (options.executor && "runRemote" in options.executor) {
       // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
       const { force, cache, tags, retries, timeout, ttl } = options;
       const done = await options.executor.runRemote({
@@ -257,6 +256,8 @@ async function execute(
   key: { fingerprint: string; argsHash: string; ref: string },
   claim: ClaimHandle,
 ): Promise<{ commit: Commit; bytes: Buffer; value: unknown }> {
+  // What only a miss needs, loaded by the first one: a hit never pays for it.
+  const [{ inProcess }, { previewArgs }] = await Promise.all([import("./exec/executor.js"), import("../plumbing/hash/preview.js")]);
   const head = await store.refs.read(key.ref);
   const attempts = 1 + (options.retries ?? 0);
   let lastError: unknown;
@@ -268,7 +269,7 @@ async function execute(
   while (attempt < attempts) {
     attempt++;
     try {
-      const executor = task.executor ?? (options.executor && !isRemoteRunner(options.executor) ? options.executor : inProcess);
+      const executor = task.executor ?? (options.executor && !("runRemote" in options.executor) ? options.executor : inProcess);
       value = await executor.execute({
         fn: task.fn,
         args: callArgs,

@@ -53,11 +53,6 @@ export interface RemoteRunner {
   close?(): Promise<void>;
 }
 
-/** Whether `e` runs whole calls elsewhere rather than attempts here. */
-export function isRemoteRunner(e: Executor | RemoteRunner): e is RemoteRunner {
-  return typeof (e as RemoteRunner).runRemote === "function";
-}
-
 /**
  * Runs tasks in this thread. A timeout is soft: the task's signal aborts and the call stops
  * waiting, but JavaScript cannot stop a function that does not look at its signal — and code that
