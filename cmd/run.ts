@@ -1,4 +1,5 @@
 // cashet run <file>[#export] [args…]
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { resultJson } from "../porcelain/get.js";
@@ -36,8 +37,13 @@ const HELP = `
     --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
                            runs this very call (default: wait as long as it lives)
     -o, --output FILE      write the result to FILE (atomically) and print nothing
-    --queue                run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
-                           here; the module is named relative to the working directory
+    --queue[=NAME]         run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
+                           here, from queue NAME (default cashet). A name only ever follows =:
+                           the next word is never taken for one. The module is named relative
+                           to the working directory. Untaken after 3 s: one line on stderr
+    --queue-timeout SECONDS
+                           with --queue: give up (exit 4) when no worker has taken the call
+                           within this long; the call is taken off the queue
     --json                 print {"commit","output","cached","durationMs","result"}: output is
                            the result's blob id; result the value as JSON (a Buffer/Uint8Array
                            as a base64 string, undefined as null, BigInt as a string)
@@ -45,7 +51,8 @@ ${STORE_HELP}
 
   Exit codes: 0 success; 1 the task failed (its error and stack on stderr) — also when this call
   waited for another process's run of it, which failed; 2 bad input (missing file or export,
-  unparseable argument, bad flag value); 3 store unreachable; 4 gave up waiting (--wait-timeout).
+  unparseable argument, bad flag value); 3 store unreachable; 4 gave up waiting (--wait-timeout,
+  --queue-timeout).
 `;
 
 const FLAGS = {
@@ -60,7 +67,8 @@ const FLAGS = {
   waitTimeout: { type: "string" },
   output: { type: "string", shortFlag: "o" },
   argsJson: { type: "string" },
-  queue: { type: "boolean", default: false },
+  queue: { type: "string" }, // a bare --queue reaches parse() as --queue= (see queueFlag)
+  queueTimeout: { type: "string" },
 } as const;
 
 const command: Command = {
@@ -68,7 +76,7 @@ const command: Command = {
   async run(argv) {
     const { before, target, rest } = splitArgv(argv);
     const after = flagsAfter(rest);
-    const cli = parse([...before, ...after.flags], HELP, FLAGS);
+    const cli = parse([...before, ...after.flags].map(queueFlag), HELP, FLAGS);
     if (target === undefined) throw new InvalidInputError("missing file[#export] (see --help)");
     const words = after.words;
     const { file, exportName } = splitTarget(target);
@@ -82,14 +90,28 @@ const command: Command = {
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
     };
+    const queueTimeout = parseSeconds(cli.flags.queueTimeout, "--queue-timeout");
+    if (queueTimeout !== undefined && cli.flags.queue === undefined) throw new InvalidInputError("--queue-timeout is for a call run with --queue");
     // Everything that can be refused is checked before the store is opened: bad input changes nothing.
     if (!redisUrl(cli.flags.redis)) keepAnalysesIn(storeDir(cli.flags.store));
-    const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson });
-    if (cli.flags.queue) {
+    const task = await fileTask({ file, exportName, words, argsJson: cli.flags.argsJson }).catch((err: unknown) => {
+      // `run --queue gpu f.js` read the queue's name as the target: say how to name one
+      if (err instanceof InvalidInputError && before.at(-1) === "--queue" && !existsSync(file)) throw new InvalidInputError(`${err.message} (to name a queue, write --queue=${target})`);
+      throw err;
+    });
+    let queue: import("../porcelain/exec/queue.js").QueueExecutor | undefined;
+    if (cli.flags.queue !== undefined) {
       const url = redisUrl(cli.flags.redis);
       if (!url) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
       const { QueueExecutor } = await import("../porcelain/exec/queue.js");
-      options.executor = new QueueExecutor({ redis: url });
+      options.executor = queue = new QueueExecutor({
+        redis: url,
+        ...(cli.flags.queue ? { queue: cli.flags.queue } : {}),
+        ...(queueTimeout !== undefined ? { queueTimeout } : {}),
+        onQueueWait: ({ queue: name }) => {
+          process.stderr.write(`cashet: waiting for a worker on queue "${name}" (start one with: cashet worker --queue ${name}, on the same Redis and project)\n`);
+        },
+      });
     }
     let result: RunResult;
     try {
@@ -98,6 +120,8 @@ const command: Command = {
       if (!(err instanceof TaskError)) throw err;
       if (err.cause instanceof TaskTimeoutError) exitWhenDone(EXIT.failed); // the soft-timed-out task may still be running
       return reportTaskError(err);
+    } finally {
+      await queue?.close(); // its connections would keep a failed or timed-out command alive
     }
     const value = "value" in result ? result.value : decodeResult(result.commit, result.bytes);
     if (cli.flags.json) {
@@ -114,7 +138,15 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "-o", "--output", "--args-json"]);
+const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "--queue-timeout", "-o", "--output", "--args-json"]);
+
+/**
+ * `--queue` names its queue only as `--queue=NAME`: a bare `--queue` never takes the next word,
+ * so `run --queue f.js 3` keeps f.js as the target. parse() sees it as an empty name: the default queue.
+ */
+function queueFlag(word: string): string {
+  return word === "--queue" ? "--queue=" : word;
+}
 
 /** The flags before the target (`run --force f.js …`), the target, and the words after it. */
 function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {

@@ -2,7 +2,8 @@
 // submitMany batch from the queue — every task runs once, on both workers, and is answered as
 // run — and a worker killed mid-task loses its task to the other, so the batch still completes.
 // A call that blocks its worker keeps its job; a job BullMQ delivers twice is still "ran"; a
-// SIGKILLed worker's call is re-run once its lock lapses. Real Redis and BullMQ.
+// SIGKILLed worker's call is re-run once its lock lapses. The CLI: naming a queue, the notice
+// and --queue-timeout when no worker takes a call, the worker's log. Real Redis and BullMQ.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,11 +11,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { QueueEvents } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { Client } from "../../../lib/client.js";
+import { WaitTimeoutError } from "../../../plumbing/errors.js";
 import { QueueExecutor } from "../../../porcelain/exec/queue.js";
-import { CLI, cashet } from "../../helpers/cli.js";
+import { CLI, cashet, exec } from "../../helpers/cli.js";
 import { tempDir } from "../../helpers/fixtures.js";
 import { REDIS_URL, redisOrSkip, tempRedisStore, uniquePrefix } from "../../helpers/redis.js";
 
@@ -194,5 +196,66 @@ describe("cashet worker on BullMQ", { skip: !available }, () => {
     // check (every 0.5 s) hands the job on: ≈ 2.5 s. Before, a 5 s lock checked every 2.5 s
     // took up to 7.5 s (measured 7.2 s), and a 10 s claim ttl 9.9 s.
     assert.ok(rerunAt - killedAt < 5000, `re-run ${rerunAt - killedAt} ms after the kill`);
+  });
+
+  test("`run --queue=NAME` (before or after the target) runs on that queue's worker, which logs one line per call", async () => {
+    const w = await startWorker(["--queue", "gpu"]);
+    for (const args of [["--queue=gpu", "tasks.mjs#work", "78", "1"], ["tasks.mjs#work", "79", "1", "--queue=gpu"]]) {
+      const r = await exec(process.execPath, [CLI, "run", "--json", ...args], { cwd: t.dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.out).cached, false);
+    }
+    assert.ok(lines().includes(`${w.pid} done 78`) && lines().includes(`${w.pid} done 79`), "the gpu worker ran both");
+    assert.match(logs.get(w.pid!)!, /^cashet worker: work\(2 args\) ran [\d.]+ m?s [0-9a-f]{12}$/m);
+    assert.equal(logs.get(w.pid!)!.match(/^cashet worker: /gm)!.length, 2, "one line per call");
+    const eaten = await exec(process.execPath, [CLI, "run", "--queue", "gpu", "tasks.mjs#work", "80", "1"], { cwd: t.dir, env });
+    assert.equal(eaten.code, 2, "a bare --queue takes no name: gpu is the target");
+    assert.match(eaten.stderr, /gpu does not exist \(to name a queue, write --queue=gpu\)/);
+  });
+
+  test("a QueueExecutor whose call no worker takes reports the wait, then gives up with WaitTimeoutError", async () => {
+    const waits: { queue: string; name: string }[] = [];
+    let ended = 0;
+    const lonely = new QueueExecutor({
+      redis: REDIS_URL,
+      prefix: `${prefix}queue`,
+      root: t.dir,
+      queue: "empty",
+      waitNotice: 0.2,
+      queueTimeout: 0.6,
+      onQueueWait: ({ queue, name }) => {
+        waits.push({ queue, name });
+        return () => ended++;
+      },
+    });
+    try {
+      const { work } = (await import(pathToFileURL(join(t.dir, "tasks.mjs")).href)) as { work: (i: number, ms: number) => Promise<number> };
+      const err = await new Client({ store, executor: lonely }).submit(work, 82, 1).then(
+        () => assert.fail("no worker runs queue empty"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WaitTimeoutError, String(err));
+      assert.match(err.message, /no worker took work from queue "empty"/);
+      assert.deepEqual(waits, [{ queue: "empty", name: "work" }]);
+      assert.equal(ended, 1, "the wait's end was reported");
+    } finally {
+      await lonely.close();
+    }
+  });
+
+  test("with no worker on its queue, `run --queue` says so on stderr after 3 s, and --queue-timeout gives up (exit 4) and takes the call off the queue", async () => {
+    const r = await exec(process.execPath, [CLI, "run", "--queue=nobody", "--queue-timeout", "3.5", "tasks.mjs#work", "81", "1"], { cwd: t.dir, env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^cashet: waiting for a worker on queue "nobody" \(start one with: cashet worker --queue nobody/m);
+    assert.match(r.stderr, /gave up after 3.5 s: no worker took work from queue "nobody".*removed from the queue/);
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue("nobody", { connection, prefix: `${prefix}queue` });
+    try {
+      const counts = await queue.getJobCounts();
+      assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, "no job is left for a worker started later");
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });
