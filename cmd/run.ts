@@ -1,8 +1,10 @@
 // cashet run <file>[#export] [args…]
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { redisUrl } from "../plumbing/backends/open.js";
 import { answerJson, runFile, type Answer } from "../porcelain/call.js";
+import type { QueueExecutorOptions } from "../porcelain/exec/queue.js";
 import { formatWait, TaskError, TaskTimeoutError, type RunOptions } from "../porcelain/run.js";
 import type { ClaimInfo } from "../plumbing/store.js";
 import { parseSeconds, parseTags, parseWholeNumber } from "../plumbing/validate.js";
@@ -35,8 +37,13 @@ const HELP = `
     --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
                            runs this very call (default: wait as long as it lives)
     -o, --output FILE      write the result to FILE (atomically) and print nothing
-    --queue                run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
-                           here; the module is named relative to the working directory
+    --queue[=NAME]         run it on a \`cashet worker\` (BullMQ on the Redis store) instead of
+                           here, from queue NAME (default cashet). A name only ever follows =:
+                           the next word is never taken for one. The module is named relative
+                           to the working directory. Untaken after 3 s: one line on stderr
+    --queue-timeout SECONDS
+                           with --queue: give up (exit 4) when no worker has taken the call
+                           within this long; the call is taken off the queue
     --json                 print {"commit","output","cached","durationMs","result"}: output is
                            the result's blob id; result the value as JSON (a Buffer/Uint8Array
                            as a base64 string, undefined as null, BigInt as a string)
@@ -44,7 +51,8 @@ ${STORE_HELP}
 
   Exit codes: 0 success; 1 the task failed (its error and stack on stderr) — also when this call
   waited for another process's run of it, which failed; 2 bad input (missing file or export,
-  unparseable argument, bad flag value); 3 store unreachable; 4 gave up waiting (--wait-timeout).
+  unparseable argument, bad flag value); 3 store unreachable; 4 gave up waiting (--wait-timeout,
+  --queue-timeout).
 `;
 
 const FLAGS = {
@@ -59,7 +67,8 @@ const FLAGS = {
   waitTimeout: { type: "string" },
   output: { type: "string", shortFlag: "o" },
   argsJson: { type: "string" },
-  queue: { type: "boolean", default: false },
+  queue: { type: "string" }, // a bare --queue reaches parse() as --queue= (see queueFlag)
+  queueTimeout: { type: "string" },
 } as const;
 
 const command: Command = {
@@ -67,7 +76,7 @@ const command: Command = {
   async run(argv) {
     const { before, target, rest } = splitArgv(argv);
     const after = flagsAfter(rest);
-    const cli = parse([...before, ...after.flags], HELP, FLAGS);
+    const cli = parse([...before, ...after.flags].map(queueFlag), HELP, FLAGS);
     if (target === undefined) throw new InvalidInputError("missing file[#export] (see --help)");
     const words = after.words;
     const { file, exportName } = splitTarget(target);
@@ -81,14 +90,28 @@ const command: Command = {
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
     };
-    if (cli.flags.queue && !redisUrl(cli.flags.redis)) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
+    const queueTimeout = parseSeconds(cli.flags.queueTimeout, "--queue-timeout");
+    if (queueTimeout !== undefined && cli.flags.queue === undefined) throw new InvalidInputError("--queue-timeout is for a call run with --queue");
+    if (cli.flags.queue !== undefined && !redisUrl(cli.flags.redis)) throw new InvalidInputError("--queue needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
+    const queue: QueueExecutorOptions | undefined =
+      cli.flags.queue === undefined
+        ? undefined
+        : {
+            ...(cli.flags.queue ? { queue: cli.flags.queue } : {}),
+            ...(queueTimeout !== undefined ? { queueTimeout } : {}),
+            onQueueWait: ({ queue: name }) => {
+              process.stderr.write(`cashet: waiting for a worker on queue "${name}" (start one with: cashet worker --queue ${name}, on the same Redis and project)\n`);
+            },
+          };
     let answer: Answer;
     try {
       answer = await runFile(
         { file, exportName, words, argsJson: cli.flags.argsJson },
-        { ...options, store: { dir: cli.flags.store, redis: cli.flags.redis, remote: cli.flags.remote }, ...(cli.flags.queue ? { queue: {} } : {}) },
+        { ...options, store: { dir: cli.flags.store, redis: cli.flags.redis, remote: cli.flags.remote }, ...(queue ? { queue } : {}) },
       );
     } catch (err) {
+      // `run --queue gpu f.js` read the queue's name as the target: say how to name one
+      if (err instanceof InvalidInputError && before.at(-1) === "--queue" && !existsSync(file)) throw new InvalidInputError(`${err.message} (to name a queue, write --queue=${target})`);
       if (!(err instanceof TaskError)) throw err;
       if (err.cause instanceof TaskTimeoutError) exitWhenDone(EXIT.failed); // the soft-timed-out task may still be running
       return reportTaskError(err);
@@ -104,7 +127,15 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "-o", "--output", "--args-json"]);
+const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "--queue-timeout", "-o", "--output", "--args-json"]);
+
+/**
+ * `--queue` names its queue only as `--queue=NAME`: a bare `--queue` never takes the next word,
+ * so `run --queue f.js 3` keeps f.js as the target. parse() sees it as an empty name: the default queue.
+ */
+function queueFlag(word: string): string {
+  return word === "--queue" ? "--queue=" : word;
+}
 
 /** The flags before the target (`run --force f.js …`), the target, and the words after it. */
 function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {

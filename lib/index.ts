@@ -12,7 +12,7 @@ export type { Listening } from "../porcelain/server/serve.js";
 export { context, type TaskContext } from "../porcelain/exec/context.js";
 export type { RunOptions } from "../porcelain/run.js";
 export { InProcessExecutor, type Executor, type RemoteRunner, type TaskCall, type TaskEntry } from "../porcelain/exec/executor.js";
-export { QueueExecutor, startWorker, type QueueOptions, type WorkerOptions } from "../porcelain/exec/queue.js";
+export { QueueExecutor, startWorker, type JobReport, type QueueExecutorOptions, type QueueOptions, type QueueWait, type WorkerOptions } from "../porcelain/exec/queue.js";
 export { RedisStore, type RedisStoreOptions } from "../plumbing/backends/redis/store.js";
 export { WorkerPoolExecutor, type WorkerPoolOptions } from "../porcelain/exec/worker-pool.js";
 export {

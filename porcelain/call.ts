@@ -7,7 +7,7 @@ import type { Commit } from "../plumbing/commit.js";
 import { InvalidInputError } from "../plumbing/errors.js";
 import { keepAnalyses, openStore, redisUrl, storeDir, type OpenStoreOptions } from "../plumbing/backends/open.js";
 import type { Store } from "../plumbing/store.js";
-import type { QueueOptions } from "./exec/queue.js";
+import type { QueueExecutorOptions } from "./exec/queue.js";
 import { resultJson } from "./get.js";
 import { resultOf, type ResultRef } from "./result-ref.js";
 import { run, type RunOptions, type TaskSpec } from "./run.js";
@@ -35,7 +35,7 @@ export interface RunFileOptions extends RunOptions {
   /** The store: an open one (kept open), or which to open (closed when the call is done). */
   store: Store | OpenStoreOptions;
   /** Run the call on a `cashet worker` through this queue (on the Redis store the workers use) instead of here. */
-  queue?: QueueOptions;
+  queue?: QueueExecutorOptions;
 }
 
 /**
@@ -58,6 +58,7 @@ export async function runFile(target: FileCall, options: RunFileOptions): Promis
   try {
     return await call(store, task, runOptions);
   } finally {
+    // its connections would keep a failed or timed-out command alive
     if (queue) await (runOptions.executor as { close(): Promise<void> }).close();
     if (opening) await store.close();
   }

@@ -134,11 +134,11 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     }
     if (options.executor && "runRemote" in options.executor) {
       // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
-      const { force, cache, tags, retries, timeout, ttl } = options;
+      const { force, cache, tags, name, retries, timeout, ttl } = options;
       const done = await options.executor.runRemote({
         ...(task.entry ? { entry: task.entry } : {}),
         args: task.args,
-        options: { force, cache, tags, retries, timeout, ttl },
+        options: { force, cache, tags, ...(name !== undefined ? { name } : {}), retries, timeout, ttl },
         name: options.name ?? task.func.name,
       });
       const commit = await db.getCommit(done.commit);
