@@ -101,6 +101,14 @@ describe("cashet worker on BullMQ", { skip: !available }, () => {
     assert.equal(lines().filter((l) => l.includes(" done ")).length, 20);
   });
 
+  test("a name given to a queued call is the name the worker's commit records", async () => {
+    if (alive().length === 0) await startWorker();
+    const { work } = (await import(pathToFileURL(join(t.dir, "tasks.mjs")).href)) as { work: (i: number, ms: number) => Promise<number> };
+    const ref = await client.run(work, { name: "renamed-work", args: [99, 10] });
+    assert.equal(await ref.load(), 99 * 99);
+    assert.equal((await client.show(ref.commit)).func.name, "renamed-work");
+  });
+
   test("a call that blocks its worker's thread for longer than the lock keeps its job: no other worker takes it", async () => {
     while (alive().length < 2) await startWorker();
     await queueEvents.waitUntilReady();
