@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   clear: () => import("./clear.js"),
   gc: () => import("./gc.js"),
   run: () => import("./run.js"),
+  explain: () => import("./explain.js"),
   get: () => import("./get.js"),
   worker: () => import("./worker.js"),
   export: () => import("./export.js"),

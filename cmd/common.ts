@@ -225,3 +225,58 @@ export function splitTarget(target: string): { file: string; exportName: string 
   if (!exportName) throw new InvalidInputError(`"${target}" names no export after #`);
   return { file, exportName };
 }
+
+/** The flags of a command that calls a function (`run`, `explain`): those that take a value, and switches. */
+export interface CallFlags {
+  values: readonly string[];
+  switches: readonly string[];
+}
+
+/**
+ * A call's command line: cashet's own flags — before the target (`run --force f.js …`) and after it
+ * (`run f.js 3 --force`) — the target, and the task's arguments. `--` ends flag parsing; a word like
+ * `-1` or `-x` that is not one of cashet's flags is an argument; an unknown `--flag` is left for
+ * parse() to refuse.
+ */
+export function splitCall(argv: string[], known: CallFlags): { flags: string[]; target: string | undefined; words: string[] } {
+  const values = new Set(known.values);
+  const flags: string[] = [];
+  let rest: string[] = [];
+  let target: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (values.has(w)) {
+      flags.push(w);
+      if (i + 1 < argv.length) flags.push(argv[++i]!); // its value
+    } else if (w === "--") {
+      target = argv[i + 1];
+      rest = ["--", ...argv.slice(i + 2)];
+      break;
+    } else if (!w.startsWith("-")) {
+      target = w;
+      rest = argv.slice(i + 1);
+      break;
+    } else {
+      flags.push(w);
+    }
+  }
+  const words: string[] = [];
+  const names = new Set([...known.values, ...known.switches]);
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === "--") {
+      words.push(...rest.slice(i + 1));
+      break;
+    }
+    const name = w.includes("=") && w.startsWith("--") ? w.slice(0, w.indexOf("=")) : w;
+    if (names.has(name)) {
+      flags.push(w);
+      if (values.has(w) && i + 1 < rest.length) flags.push(rest[++i]!);
+    } else if (/^--[a-z]/.test(w)) {
+      flags.push(w); // an unknown flag: parse() refuses it with a usage error
+    } else {
+      words.push(w);
+    }
+  }
+  return { flags, target, words };
+}

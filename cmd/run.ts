@@ -10,7 +10,7 @@ import type { ClaimInfo } from "../plumbing/store.js";
 import { parseSeconds, parseTags, parseWholeNumber } from "../plumbing/validate.js";
 import type * as Progress from "./progress.js";
 import { reportTaskError, writeResult } from "./get.js";
-import { EXIT, parse, outJson, splitTarget, STORE_FLAGS, STORE_HELP, JSON_FLAG, type Command } from "./common.js";
+import { EXIT, parse, outJson, splitCall, splitTarget, STORE_FLAGS, STORE_HELP, JSON_FLAG, type CallFlags, type Command } from "./common.js";
 
 const HELP = `
   Usage: cashet run <file>[#export] [args…]
@@ -22,8 +22,9 @@ const HELP = `
 
   stdout is the result only: a string as its text, a Buffer/Uint8Array as its raw bytes,
   anything else as one line of JSON — so $(cashet run …) and > out.json work. On a TTY, one
-  status line goes to stderr (hit or ran, the commit, the time), and while another process runs
-  this very call, a line saying which (pid, host, for how long).
+  status line goes to stderr (hit or ran, the commit, the time, and why a miss missed:
+  \`— helper scale (helpers.ts) changed\`), and while another process runs this very call, a
+  line saying which (pid, host, for how long).
 
   Options
     --args-json '<array>'  all arguments as one JSON array (instead of words)
@@ -44,9 +45,12 @@ const HELP = `
     --queue-timeout SECONDS
                            with --queue: give up (exit 4) when no worker has taken the call
                            within this long; the call is taken off the queue
-    --json                 print {"commit","output","cached","durationMs","result"}: output is
-                           the result's blob id; result the value as JSON (a Buffer/Uint8Array
-                           as a base64 string, undefined as null, BigInt as a string)
+    --explain              print on stderr why it missed (as \`cashet explain\` says it), or
+                           which run a hit served
+    --json                 print {"commit","output","cached","durationMs","result","reason"}:
+                           output is the result's blob id; result the value as JSON (a
+                           Buffer/Uint8Array as a base64 string, undefined as null, BigInt as a
+                           string); reason why it missed (null for a hit)
 ${STORE_HELP}
 
   Exit codes: 0 success; 1 the task failed (its error and stack on stderr) — also when this call
@@ -69,16 +73,15 @@ const FLAGS = {
   argsJson: { type: "string" },
   queue: { type: "string" }, // a bare --queue reaches parse() as --queue= (see queueFlag)
   queueTimeout: { type: "string" },
+  explain: { type: "boolean", default: false },
 } as const;
 
 const command: Command = {
   summary: "run a function through the cache and print its result",
   async run(argv) {
-    const { before, target, rest } = splitArgv(argv);
-    const after = flagsAfter(rest);
-    const cli = parse([...before, ...after.flags].map(queueFlag), HELP, FLAGS);
+    const { flags, target, words } = splitCall(argv, CALL_FLAGS);
+    const cli = parse(flags.map(queueFlag), HELP, FLAGS);
     if (target === undefined) throw new InvalidInputError("missing file[#export] (see --help)");
-    const words = after.words;
     const { file, exportName } = splitTarget(target);
     const options: RunOptions = {
       force: cli.flags.force,
@@ -89,6 +92,8 @@ const command: Command = {
       ttl: parseSeconds(cli.flags.ttl, "--ttl"),
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
+      // why a miss missed: for the status line (a terminal), --json's reason, --explain
+      explain: cli.flags.explain || cli.flags.json || process.stderr.isTTY === true,
     };
     const queueTimeout = parseSeconds(cli.flags.queueTimeout, "--queue-timeout");
     if (queueTimeout !== undefined && cli.flags.queue === undefined) throw new InvalidInputError("--queue-timeout is for a call run with --queue");
@@ -111,15 +116,22 @@ const command: Command = {
       );
     } catch (err) {
       // `run --queue gpu f.js` read the queue's name as the target: say how to name one
-      if (err instanceof InvalidInputError && before.at(-1) === "--queue" && !existsSync(file)) throw new InvalidInputError(`${err.message} (to name a queue, write --queue=${target})`);
+      if (err instanceof InvalidInputError && argv[argv.indexOf(target) - 1] === "--queue" && !existsSync(file)) throw new InvalidInputError(`${err.message} (to name a queue, write --queue=${target})`);
       if (!(err instanceof TaskError)) throw err;
       if (err.cause instanceof TaskTimeoutError) exitWhenDone(EXIT.failed); // the soft-timed-out task may still be running
       return reportTaskError(err);
     }
-    if (cli.flags.json) await outJson(await answerJson(answer));
+    const reason = answer.cached ? null : answer.explanation?.reason ?? null;
+    if (cli.flags.json) await outJson({ ...(await answerJson(answer)), reason });
     else await writeResult(await answer.result.load(), { file: cli.flags.output });
+    if (cli.flags.explain) {
+      const { hitExplanation } = await import("../porcelain/explain.js");
+      const { renderExplanation } = await import("./explain-format.js");
+      process.stderr.write(renderExplanation(answer.explanation ?? hitExplanation(answer.commit)));
+    }
     if (process.stderr.isTTY) {
-      process.stderr.write(`cashet: ${answer.cached ? "hit" : "ran"} ${answer.commit.id.slice(0, 12)} ${answer.commit.func.name} in ${formatMs(answer.durationMs)}\n`);
+      const why = reason ? ` — ${reason}` : "";
+      process.stderr.write(`cashet: ${answer.cached ? "hit" : "ran"} ${answer.commit.id.slice(0, 12)} ${answer.commit.func.name} in ${formatMs(answer.durationMs)}${why}\n`);
     }
     exitWhenDone(EXIT.ok); // a task's leftover timers or sockets must not keep the command alive
     return EXIT.ok;
@@ -127,7 +139,11 @@ const command: Command = {
 };
 export default command;
 
-const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "--queue-timeout", "-o", "--output", "--args-json"]);
+/** run's flags as splitCall tells them from the task's arguments. */
+const CALL_FLAGS: CallFlags = {
+  values: ["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "--queue-timeout", "-o", "--output", "--args-json"],
+  switches: ["--force", "--no-cache", "--cache", "--json", "--queue", "--explain", "--help"],
+};
 
 /**
  * `--queue` names its queue only as `--queue=NAME`: a bare `--queue` never takes the next word,
@@ -135,48 +151,6 @@ const VALUE_FLAGS = new Set(["--redis", "--remote", "--store", "--tag", "--retri
  */
 function queueFlag(word: string): string {
   return word === "--queue" ? "--queue=" : word;
-}
-
-/** The flags before the target (`run --force f.js …`), the target, and the words after it. */
-function splitArgv(argv: string[]): { before: string[]; target: string | undefined; rest: string[] } {
-  for (let i = 0; i < argv.length; i++) {
-    const w = argv[i]!;
-    if (VALUE_FLAGS.has(w)) {
-      i++; // its value
-    } else if (w === "--") {
-      return { before: argv.slice(0, i), target: argv[i + 1], rest: ["--", ...argv.slice(i + 2)] };
-    } else if (!w.startsWith("-")) {
-      return { before: argv.slice(0, i), target: w, rest: argv.slice(i + 1) };
-    }
-  }
-  return { before: argv, target: undefined, rest: [] };
-}
-
-/**
- * The words after the target: cashet's own flags (so `run f.js 3 --force` works) and the task's
- * arguments. `--` ends flag parsing; a word like `-1` or `-x` that is not a cashet flag is an argument.
- */
-function flagsAfter(rest: string[]): { flags: string[]; words: string[] } {
-  const flags: string[] = [];
-  const words: string[] = [];
-  const known = new Set([...VALUE_FLAGS, "--force", "--no-cache", "--cache", "--json", "--queue", "--help"]);
-  for (let i = 0; i < rest.length; i++) {
-    const w = rest[i]!;
-    if (w === "--") {
-      words.push(...rest.slice(i + 1));
-      break;
-    }
-    const name = w.includes("=") && w.startsWith("--") ? w.slice(0, w.indexOf("=")) : w;
-    if (known.has(name)) {
-      flags.push(w);
-      if (VALUE_FLAGS.has(w) && i + 1 < rest.length) flags.push(rest[++i]!);
-    } else if (/^--[a-z]/.test(w)) {
-      flags.push(w); // an unknown flag: parse() refuses it with a usage error
-    } else {
-      words.push(w);
-    }
-  }
-  return { flags, words };
 }
 
 /**

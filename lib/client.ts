@@ -20,6 +20,7 @@ import { submitMany, type BatchTask } from "../porcelain/submit-many.js";
 import { exportArchive, importArchive, type ExportFilters, type ImportOptions, type TransferCounts } from "../porcelain/transfer.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
 import { diff, type CommitDiff } from "../porcelain/diff.js";
+import type { Explanation } from "../porcelain/explain.js";
 import { gc, type GcOptions } from "../porcelain/gc.js";
 import { get } from "../porcelain/get.js";
 import { history } from "../porcelain/history.js";
@@ -120,6 +121,15 @@ export class Client {
       ...callOptions,
     });
     return answer.result;
+  }
+
+  /**
+   * Whether `submit(fn, ...args)` would hit, and if not why: what differs, component by component,
+   * from the closest of the function's newest runs (docs/library.md). Runs nothing.
+   */
+  async explain<P extends unknown[]>(fn: (...args: P) => unknown, ...args: Args<P>): Promise<Explanation> {
+    const { explain } = await import("../porcelain/explain.js"); // jsdiff and the comparison: only for an explanation
+    return explain(this.store, await functionTask(fn as AnyFn, args as readonly unknown[]));
   }
 
   /** `fn` with fixed options: `const t = client.task(fn, { tags }); await t(...args)`. */

@@ -5,6 +5,7 @@ export { ResultRef } from "../porcelain/result-ref.js";
 export { TaskRef, isTaskRef, type TaskKey } from "./task-ref.js";
 export type { BatchEntry, BatchResults, SubmitManyOptions, TagFilter, ClientLogOptions } from "./client.js";
 export type { CommitDiff } from "../porcelain/diff.js";
+export type { Explanation, ExplainedCommit, Difference, DifferenceKind } from "../porcelain/explain.js";
 export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
 export type { PinResult } from "../porcelain/pin.js";
 export type { ExportFilters, ImportOptions, TransferCounts } from "../porcelain/transfer.js";

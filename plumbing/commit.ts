@@ -17,7 +17,11 @@ export interface CommitRecord {
   fingerprint: string;
   status: CommitStatus;
   func: { name: string; module: string; hash: string; source: string; deps: Json[] };
-  args: { hash: string; preview: string; blob: string | null };
+  /**
+   * `tree` (optional; commits before it lack it): `[path, hash, preview]` of the argument nodes
+   * nearest the root (plumbing/hash/args-tree.ts), so `explain` can name a changed argument by its path.
+   */
+  args: { hash: string; preview: string; blob: string | null; tree?: Array<[string, string, string]> };
   output: { hash: string; size: number; serializer: string; preview: string } | null;
   error: { name: string; message: string; stack: string } | null;
   parent: string | null;
@@ -31,6 +35,8 @@ export interface CommitRecord {
   provenance: { [key: string]: Json };
   /** Blob id → base64 bytes, for referenced blobs under INLINE_LIMIT. */
   inline?: Record<string, string>;
+  /** What the run read that the key cannot see: files (project-relative) and environment variables, by content / value hash. */
+  observed?: { files: Array<{ path: string; kind: "file" | "dir" | "missing"; hash: string }>; env: Array<{ name: string; hash: string | null }> };
 }
 
 /** A commit with its id, as every reader returns it. */
@@ -104,6 +110,11 @@ function validateRecord(r: CommitRecord, fail: (reason: string) => Error): void 
   need(typeof r.func.module === "string" && typeof r.func.source === "string" && Array.isArray(r.func.deps), "func is malformed");
   need(isObj(r.args) && typeof r.args.hash === "string" && typeof r.args.preview === "string", "args is malformed");
   need(r.args.blob === null || (typeof r.args.blob === "string" && isId(r.args.blob)), "args.blob is not an id");
+  need(
+    r.args.tree === undefined ||
+      (Array.isArray(r.args.tree) && r.args.tree.every((n) => Array.isArray(n) && n.length === 3 && n.every((x) => typeof x === "string"))),
+    "args.tree is malformed",
+  );
   need(
     r.output === null ||
       (isObj(r.output) && isId(r.output.hash) && Number.isSafeInteger(r.output.size) && r.output.size >= 0 &&

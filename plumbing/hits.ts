@@ -45,9 +45,14 @@ function memoryOf(objects: ObjectStorage): Memory {
  * for an `fp/` ref, a run of that very call.
  */
 function answers(commit: Commit, ref: string): boolean {
-  if (commit.status !== "completed" || !commit.output) return false;
-  if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return false;
-  return commit.expiresAt === null || Date.parse(commit.expiresAt) > Date.now();
+  return whyNot(commit, ref) === null;
+}
+
+/** Why `commit` does not answer a hit at `ref` (see `answers`), or null when it does. */
+function whyNot(commit: Commit, ref: string): "failed" | "other-call" | "expired" | null {
+  if (commit.status !== "completed" || !commit.output) return "failed";
+  if (ref.startsWith("fp/") && commit.fingerprint !== ref.slice(3)) return "other-call";
+  return commit.expiresAt === null || Date.parse(commit.expiresAt) > Date.now() ? null : "expired";
 }
 
 /**
@@ -139,4 +144,29 @@ export function remember<V>(map: Map<string, V>, key: string, value: V, limit: n
   map.delete(key);
   map.set(key, value);
   if (map.size > limit) map.delete(map.keys().next().value!);
+}
+
+/** What the head at a ref is, as `readHit` would judge it (see `peekHead`). */
+export interface Head {
+  /**
+   * `hit`: readHit would serve it; `none`: no ref, or one naming no readable commit; `failed`,
+   * `other-call`, `expired`: its commit does not answer a hit; `no-output`: its output is gone.
+   */
+  state: "hit" | "none" | "failed" | "other-call" | "expired" | "no-output";
+  commit: Commit | null;
+}
+
+/**
+ * The head at `ref` judged as `readHit` judges it, for `explain`: nothing is recorded (no use) or
+ * repaired, and the output is only looked up (inline, or its size), not read.
+ */
+export async function peekHead(store: Pick<Store, "objects" | "refs">, ref: string): Promise<Head> {
+  const id = await store.refs.read(ref);
+  const commit = id ? await verifiedCommit(store.objects, id) : null;
+  if (!commit) return { state: "none", commit: null };
+  const why = whyNot(commit, ref);
+  if (why) return { state: why, commit };
+  const hash = commit.output!.hash;
+  const stored = inlineBlob(commit, hash) !== null || (await store.objects.size(hash)) !== null;
+  return { state: stored ? "hit" : "no-output", commit };
 }

@@ -9,6 +9,7 @@ import { keepAnalyses, openStore, redisUrl, storeDir, type OpenStoreOptions } fr
 import type { Store } from "../plumbing/store.js";
 import type { QueueExecutorOptions } from "./exec/queue.js";
 import { resultJson } from "./get.js";
+import type { Explanation } from "./explain.js";
 import { resultOf, type ResultRef } from "./result-ref.js";
 import { run, type RunOptions, type TaskSpec } from "./run.js";
 import { fileTask, type FileCall } from "./task.js";
@@ -23,12 +24,20 @@ export interface Answer<T = unknown> {
   durationMs: number;
   /** The result, decoded when loaded (the live value when the call ran here). */
   result: ResultRef<T>;
+  /** Why it missed, when RunOptions.explain asked and it ran. */
+  explanation?: Explanation;
 }
 
 /** Runs `task` through the cache of `store`. Throws TaskError when it failed (the failed commit is recorded). */
 export async function call<T = unknown>(store: Store, task: TaskSpec, options: RunOptions = {}): Promise<Answer<T>> {
   const done = await run(store, task, options);
-  return { commit: done.commit, cached: done.cached, durationMs: done.durationMs, result: resultOf<T>(done, options.serializers) };
+  return {
+    commit: done.commit,
+    cached: done.cached,
+    durationMs: done.durationMs,
+    result: resultOf<T>(done, options.serializers),
+    ...(done.explanation ? { explanation: done.explanation } : {}),
+  };
 }
 
 export interface RunFileOptions extends RunOptions {

@@ -39,7 +39,14 @@ export async function diff(store: Store, a: string, b: string): Promise<CommitDi
   };
 }
 
-async function sourceDiff(a: Commit, b: Commit): Promise<string> {
+/** One side of a source diff: a commit, or a call about to run (its id a label such as "now"). */
+export interface SourceSide {
+  id: string;
+  func: Pick<Commit["func"], "module" | "name" | "source">;
+}
+
+/** A unified diff of two function sources (`--- a/<module>#<name>`, `+++ b/…`), each labelled by its id. */
+export async function sourceDiff(a: SourceSide, b: SourceSide): Promise<string> {
   // jsdiff is loaded only when a diff is wanted: importing the library must not pay for it.
   const { createTwoFilesPatch, FILE_HEADERS_ONLY } = await import("diff");
   // Both sides end in a newline, so a source without one does not show as a changed last line.

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plumbing/commit.js";
 import { CorruptObjectError, InvalidInputError, TaskError, TaskTimeoutError, WaitTimeoutError } from "../plumbing/errors.js";
-import { hashArgs } from "../plumbing/hash/args.js";
+import { hashArgs, type HashArgsOptions } from "../plumbing/hash/args.js";
+import type { ArgsTree } from "../plumbing/hash/args-tree.js";
 import { sha256 } from "../plumbing/ids.js";
 import { readHit } from "../plumbing/hits.js";
 import { ObjectDb } from "../plumbing/objects.js";
@@ -16,6 +17,7 @@ import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer }
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
 import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import type { Executor, RemoteRunner, TaskEntry } from "./exec/executor.js";
+import type { Explanation } from "./explain.js";
 
 export { TaskError, TaskTimeoutError, WaitTimeoutError };
 
@@ -90,6 +92,11 @@ export interface RunOptions {
    * that wait ends.
    */
   onWait?: (holder: ClaimInfo | null) => void | (() => void);
+  /**
+   * On a miss, also say why (RunResult.explanation, as `explain` says it), worked out before the
+   * run from the function's recent commits. A hit computes nothing for it.
+   */
+  explain?: boolean;
 }
 
 export interface RunResult {
@@ -102,6 +109,8 @@ export interface RunResult {
   bytes: Buffer;
   /** The live result, when this call executed the task (no need to decode it again). */
   value?: unknown;
+  /** Why it missed, when RunOptions.explain asked and it ran. */
+  explanation?: Explanation;
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
@@ -116,7 +125,8 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   validate(options);
   const started = performance.now();
   const db = new ObjectDb(store.objects);
-  const argsHash = await hashArgs(task.args, task.hashFunction ? { hashFunction: task.hashFunction } : {});
+  const hashOptions = task.hashFunction ? { hashFunction: task.hashFunction } : {};
+  const argsHash = await hashArgs(task.args, hashOptions);
   const useCache = options.cache !== false;
   const fingerprint = fingerprintOf(task.func.hash, argsHash, useCache ? undefined : randomUUID());
   const ref = fingerprintRef(fingerprint);
@@ -135,6 +145,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     if (options.executor && "runRemote" in options.executor) {
       // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
       const { force, cache, tags, name, retries, timeout, ttl } = options;
+      const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree: await treeOf(task.args, hashOptions) }) : {};
       const done = await options.executor.runRemote({
         ...(task.entry ? { entry: task.entry } : {}),
         args: task.args,
@@ -144,7 +155,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
       if (!commit || !bytes) throw new CorruptObjectError(done.commit, "a worker reported this run, but it cannot be read from the store");
-      return { commit, bytes, cached: done.cached, durationMs: elapsed() };
+      return { commit, bytes, cached: done.cached, durationMs: elapsed(), ...(done.cached ? {} : why) };
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
@@ -157,12 +168,27 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
         const hit = await readHit(store, ref); // finished between our lookup and claim
         if (hit) return { ...hit, cached: true, durationMs: elapsed() };
       }
-      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref }, claim);
-      return { ...result, cached: false, durationMs: elapsed() };
+      const tree = await treeOf(task.args, hashOptions);
+      const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree }) : {};
+      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree }, claim);
+      return { ...result, cached: false, durationMs: elapsed(), ...why };
     } finally {
       await claim.release();
     }
   }
+}
+
+/** The argument tree a commit records (plumbing/hash/args-tree.ts), loaded and walked by a miss only. */
+async function treeOf(args: readonly unknown[], options: HashArgsOptions): Promise<ArgsTree> {
+  const { argsTree } = await import("../plumbing/hash/args-tree.js");
+  return (await argsTree(args, options)).tree;
+}
+
+/** Why a call missed (RunOptions.explain): worked out before it runs, while the store still shows what it missed. */
+async function whyMissed(store: Store, task: TaskSpec, options: RunOptions, key: { fingerprint: string; argsHash: string; tree: ArgsTree }): Promise<{ explanation?: Explanation }> {
+  const { explainMiss } = await import("./explain.js"); // only a miss asked why loads it
+  const { name, force, cache } = options;
+  return { explanation: await explainMiss(store, task, key, { ...(name !== undefined ? { name } : {}), force, cache }) };
 }
 
 /** A call's waits for other runners of the same call: their limit, what they report, what they waited for. */
@@ -253,7 +279,7 @@ async function execute(
   db: ObjectDb,
   task: TaskSpec,
   options: RunOptions,
-  key: { fingerprint: string; argsHash: string; ref: string },
+  key: { fingerprint: string; argsHash: string; ref: string; tree: ArgsTree },
   claim: ClaimHandle,
 ): Promise<{ commit: Commit; bytes: Buffer; value: unknown }> {
   // What only a miss needs, loaded by the first one: a hit never pays for it.
@@ -302,7 +328,7 @@ async function execute(
   const base = {
     fingerprint: key.fingerprint,
     func: options.name !== undefined ? { ...task.func, name: options.name } : task.func,
-    args: { hash: key.argsHash, preview: previewArgs(task.args), blob: argsBlob },
+    args: { hash: key.argsHash, preview: previewArgs(task.args), blob: argsBlob, tree: key.tree },
     parent: head,
     createdAt: new Date(now).toISOString(),
     durationMs,

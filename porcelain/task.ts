@@ -38,7 +38,23 @@ function funcRecord(name: string, file: string | undefined, hash: string, source
     module: file ? relative(process.cwd(), file) || file : "<no file>",
     hash,
     source,
-    deps: components.map((c): Json => ({ kind: c.kind, key: c.key, hash: c.hash })),
+    deps: components.map(depRecord),
+  };
+}
+
+/**
+ * A component as the commit records it: what `explain` compares — a package's lockfile integrity,
+ * what a declaration declares, the tsconfig options by name. Not the function hash's input, which
+ * is the components themselves: recording more here never changes a key.
+ */
+function depRecord(c: Component): Json {
+  return {
+    kind: c.kind,
+    key: c.key,
+    hash: c.hash,
+    ...(c.integrity ? { integrity: c.integrity } : {}),
+    ...(c.declares ? { declares: c.declares } : {}),
+    ...(c.kind === "tsconfig" ? { name: c.name } : {}),
   };
 }
 

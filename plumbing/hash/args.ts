@@ -103,6 +103,8 @@ const pools = new Map<number, Buffer[]>([
  */
 class Sink {
   private hash: Hash | null = null;
+  /** Hashes of the subtrees being encoded (an argument tree's nodes, see TreeWalker): each is fed what the sink is. */
+  private readonly forks: Hash[] = [];
   buf: Buffer;
   off = 0;
 
@@ -120,9 +122,26 @@ class Sink {
 
   flush(): void {
     if (this.off > 0) {
-      this.sha().update(this.buf.subarray(0, this.off)); // update consumes synchronously
+      this.feed(this.buf.subarray(0, this.off)); // update consumes synchronously
       this.off = 0;
     }
+  }
+
+  private feed(data: Uint8Array): void {
+    this.sha().update(data);
+    for (const f of this.forks) f.update(data);
+  }
+
+  /** From here on, the bytes written are hashed on their own too, until `join`. */
+  fork(): void {
+    this.flush();
+    this.forks.push(createHash("sha256"));
+  }
+
+  /** The hash of what was written since the matching `fork`. */
+  join(): string {
+    this.flush();
+    return this.forks.pop()!.digest("hex");
   }
 
   u8(b: number): void {
@@ -175,7 +194,8 @@ class Sink {
     this.u8(UTF8);
     this.len(Buffer.byteLength(s, "utf8"));
     this.flush();
-    this.sha().update(s, "utf8");
+    if (this.forks.length) this.feed(Buffer.from(s, "utf8"));
+    else this.sha().update(s, "utf8");
   }
 
   /** Short ASCII strings (most keys and values) byte by byte: several times cheaper than
@@ -207,7 +227,7 @@ class Sink {
       return;
     }
     this.flush();
-    this.sha().update(view);
+    this.feed(view);
   }
 
   /** Finishes the hash; the sink is dead after this. */
@@ -229,7 +249,7 @@ class Sink {
       this.off += n;
     } else {
       this.flush();
-      this.sha().update(src.subarray(start, end));
+      this.feed(src.subarray(start, end));
     }
   }
 
@@ -383,7 +403,7 @@ class Walker {
     return new TypeError(`cannot hash ${formatPath(this.path)}: ${what}`);
   }
 
-  private child(sink: Sink, segment: Segment, value: unknown): Step {
+  protected child(sink: Sink, segment: Segment, value: unknown): Step {
     this.path.push(segment);
     const r = this.value(sink, value);
     if (r) return r.then(() => void this.path.pop());
@@ -667,4 +687,141 @@ export async function hashArgs(args: readonly unknown[], options: HashArgsOption
   const step = new Walker(options).args(sink, args);
   if (step) await step;
   return sink.digest();
+}
+
+// ---------------------------------------------------------------- the argument tree
+
+/** How much of an argument tree is kept: nodes this deep at most, containers this wide, this many nodes in all. */
+export interface ArgsTreeBounds {
+  /** Path segments below `args` (`args[1].opts.lr` is 3 deep). */
+  depth: number;
+  /** A container with more children than this is a leaf of the tree (its hash still covers them all). */
+  fanOut: number;
+  /** Nodes in all, taken breadth first; a container's children are kept all or none. */
+  entries: number;
+  /** A container with a child whose path would be longer than this (a long key) is a leaf. */
+  pathLength: number;
+}
+
+export const ARGS_TREE_BOUNDS: ArgsTreeBounds = { depth: 4, fanOut: 32, entries: 64, pathLength: 120 };
+
+/** One node of an argument tree: where it is, the sha256 of its value's canonical encoding, and the value. */
+export interface ArgsNode {
+  path: string;
+  hash: string;
+  value: unknown;
+}
+
+/**
+ * The argument hash of a call and the hashes of the nodes nearest its root (breadth first, within
+ * `bounds`), in one walk of the same canonical encoding: a node's hash is the sha256 of its own
+ * value's encoding, so equal values hash alike wherever they are. Arrays, plain objects and class
+ * instances are walked into; everything else (Maps, Sets, bytes, identities, …) is a leaf.
+ */
+export async function hashArgsTree(
+  args: readonly unknown[],
+  options: HashArgsOptions = {},
+  bounds: ArgsTreeBounds = ARGS_TREE_BOUNDS,
+): Promise<{ hash: string; nodes: ArgsNode[] }> {
+  if (!Array.isArray(args)) throw new TypeError("hashArgsTree takes the array of a call's arguments");
+  const { order, marks } = treeNodes(args, bounds);
+  const sink = new Sink();
+  const walker = new TreeWalker(options, marks);
+  const step = walker.args(sink, args);
+  if (step) await step;
+  const hash = sink.digest();
+  const nodes: ArgsNode[] = [];
+  for (const node of order) {
+    const h = walker.hashes.get(node.path);
+    if (h !== undefined) nodes.push({ path: node.path, hash: h, value: node.value });
+  }
+  return { hash, nodes };
+}
+
+/** A node's children by the segment the walker reaches them through, each with its path. */
+type Marks = Map<string, Map<number | string, string>>;
+
+/**
+ * Which nodes the tree keeps, breadth first: the arguments, then the children of each kept
+ * container (as the walker reaches them: array indexes, object keys sorted) while they fit.
+ */
+function treeNodes(args: readonly unknown[], bounds: ArgsTreeBounds): { order: Array<{ path: string; value: unknown }>; marks: Marks } {
+  const order: Array<{ path: string; value: unknown }> = [];
+  const marks: Marks = new Map();
+  const queue: Array<{ path: string; value: unknown; depth: number; children: Array<[number | string, unknown]> | null }> = [];
+  const visit = (path: string, value: unknown, depth: number): void => {
+    const children = depth < bounds.depth ? childrenOf(value, bounds.fanOut) : null;
+    order.push({ path, value });
+    queue.push({ path, value, depth, children });
+  };
+  const take = (parent: string, children: Array<[number | string, unknown]>, depth: number): void => {
+    if (order.length + children.length > bounds.entries) return; // all or none
+    const paths = children.map(([segment]) => parent + formatSegment(segment));
+    if (paths.some((p) => p.length > bounds.pathLength)) return;
+    const kids = new Map<number | string, string>();
+    marks.set(parent, kids);
+    children.forEach(([segment, value], i) => {
+      kids.set(segment, paths[i]!);
+      visit(paths[i]!, value, depth);
+    });
+  };
+  take(ROOT.name, args.map((v, i) => [i, v]), 1);
+  for (let i = 0; i < queue.length; i++) {
+    const { path, children, depth } = queue[i]!;
+    if (children?.length) take(path, children, depth + 1);
+  }
+  return { order, marks };
+}
+
+/** The children the walker encodes `v` with, when it is a container of at most `fanOut` of them. */
+function childrenOf(v: unknown, fanOut: number): Array<[number | string, unknown]> | null {
+  if (v === null || typeof v !== "object") return null;
+  try {
+    if (typeof (v as Partial<Identified>)[IDENTITY] === "function") return null;
+    if (ArrayBuffer.isView(v) || types.isAnyArrayBuffer(v)) return null;
+    if (Array.isArray(v)) {
+      const arr = v as unknown[];
+      return arr.length <= fanOut ? arr.map((x, i) => [i, x]) : null;
+    }
+    if (types.isDate(v) || types.isRegExp(v) || types.isMap(v) || types.isSet(v) || types.isBoxedPrimitive(v) || types.isPromise(v)) return null;
+    const keys = Object.keys(v);
+    if (keys.length > fanOut) return null;
+    const rec = v as Record<string, unknown>;
+    return keys.sort().map((k) => [k, rec[k]]);
+  } catch {
+    return null; // a hostile getter or proxy: a leaf here; the walk reports what is wrong with it
+  }
+}
+
+function formatSegment(s: number | string): string {
+  if (typeof s === "number") return `[${s}]`;
+  return IDENTIFIER.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`;
+}
+
+/** The walker that also hashes each marked node's encoding on its own (Sink#fork). */
+class TreeWalker extends Walker {
+  readonly hashes = new Map<string, string>();
+  /** The path of the marked node whose children are being encoded, or null inside an unmarked one. */
+  private parent: string | null = ROOT.name;
+
+  constructor(
+    options: HashArgsOptions,
+    private readonly marks: Marks,
+  ) {
+    super(options);
+  }
+
+  protected override child(sink: Sink, segment: Segment, value: unknown): Step {
+    const outer = this.parent;
+    const path = outer === null || segment instanceof Label ? undefined : this.marks.get(outer)?.get(segment);
+    this.parent = path ?? null;
+    if (path !== undefined) sink.fork();
+    const done = (): void => {
+      if (path !== undefined) this.hashes.set(path, sink.join());
+      this.parent = outer;
+    };
+    const r = super.child(sink, segment, value);
+    if (r) return r.then(done);
+    done();
+  }
 }

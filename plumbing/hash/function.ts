@@ -32,6 +32,8 @@ export interface Component {
   hash: string;
   /** For a package: the integrity its lockfile records (or a git commit / tarball URL). */
   integrity?: string;
+  /** For a declaration: what it declares (what `explain` calls a helper, a class or a constant). Not part of the hash. */
+  declares?: "function" | "class" | "value";
 }
 
 export interface FunctionHash {
@@ -160,6 +162,12 @@ function externalOf(r: ReturnType<typeof resolveSpecifier>, source: string): Tar
 }
 
 const TS_FILE = /\.(m|c)?tsx?$|\.jsx$/;
+
+/** What a declaration declares, from its text: only functions and classes have one (module.ts). */
+function declares(text: string | undefined): NonNullable<Component["declares"]> {
+  if (text === undefined) return "value";
+  return /^(?:@[\s\S]*?\s)?(?:(?:abstract|declare)\s+)*class\b|^(?:const|let|var)\s+[\w$]+\s*=\s*class\b/.test(text) ? "class" : "function";
+}
 
 /**
  * Walks everything `name` in `file` reads, transitively, and hashes the set. Files are named
@@ -354,7 +362,9 @@ function hashClosure(file: string, name: string, rootCode?: Code): FunctionHash 
       addModule(item.file);
       const b = isRoot && rootCode ? { kind: "local" as const, name, readsItself: true, ...rootCode } : mod.bindings.get(item.name);
       if (!b || b.kind !== "local") continue;
-      components.set(key, { kind: isRoot ? "function" : "declaration", key, name: item.name, file: rel(item.file), hash: b.hash });
+      components.set(key, isRoot
+        ? { kind: "function", key, name: item.name, file: rel(item.file), hash: b.hash }
+        : { kind: "declaration", key, name: item.name, file: rel(item.file), hash: b.hash, declares: declares(b.text) });
       filesInKey.add(rel(item.file));
       if (isRoot && !rootCode && "text" in b && b.text !== undefined) rootText = b.text;
       note(b, item.file === file ? item.name : `${item.name} (${rel(item.file)})`);

@@ -22,6 +22,13 @@ export function previewArgs(args: readonly unknown[], maxLength = 200): string {
   return p.result();
 }
 
+/** The preview of one value (`{"lr":0.01}`, `<Float64Array 1000>`), cut to `maxLength` like previewArgs. */
+export function previewValue(value: unknown, maxLength = 40): string {
+  const p = new Preview(Math.max(1, Math.floor(maxLength) || 1));
+  p.value(value, 1);
+  return p.result();
+}
+
 class Preview {
   private out = "";
   private truncated = false;

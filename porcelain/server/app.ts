@@ -5,6 +5,7 @@ import Router from "@koa/router";
 import Koa from "koa";
 import { InvalidInputError, NotFoundError } from "../../plumbing/errors.js";
 import { diff } from "../diff.js";
+import { explain } from "../explain.js";
 import { gc } from "../gc.js";
 import { get, resultJson } from "../get.js";
 import { history } from "../history.js";
@@ -55,6 +56,26 @@ export function createApp(options: ServeOptions, hits = new HitReader(options.st
     for (const key of ["timeout", "ttl"] as const) if (body[key] !== undefined) runOptions[key] = checkSeconds(body[key], `"${key}"`);
     if (body.tags !== undefined) runOptions.tags = checkTags(body.tags, `"tags"`);
     ctx.body = await answerJson(await call(store, task, runOptions));
+  });
+
+  // Whether a POST /submit of the same task and arguments would hit, and if not why. Runs nothing.
+  router.get("/explain", async (ctx) => {
+    const q = ctx.query;
+    const name = typeof q.task === "string" ? q.task : "";
+    if (name === "") throw new InvalidInputError(`"task" must be the name of a registered task`);
+    let args: unknown = [];
+    if (q.args !== undefined) {
+      try {
+        args = JSON.parse(String(q.args));
+      } catch {
+        throw new InvalidInputError(`"args" must be a JSON array`);
+      }
+    }
+    if (!Array.isArray(args)) throw new InvalidInputError(`"args" must be a JSON array`);
+    const task = await options.tasks(name, args);
+    if (!task) throw new NotFoundError(`no task named ${JSON.stringify(name)} is registered in this server`);
+    const recordedAs = options.taskOptions?.(name).name;
+    ctx.body = await explain(store, task, recordedAs !== undefined ? { name: recordedAs } : {});
   });
 
   router.get("/result/:id", async (ctx) => {

@@ -142,9 +142,10 @@ export function scale(input: Input): Shape {
     assert.ok(!readdirSync(t.dir).some((f) => f.endsWith(".tmp")), "no temp file left behind");
   });
 
-  test("--json prints {commit, output, cached, durationMs, result}; bytes as base64", async () => {
+  test("--json prints {commit, output, cached, durationMs, result, reason}; bytes as base64", async () => {
     const a = JSON.parse((await run([`${p("tasks.mjs")}#obj`, '"j"', "--json"])).out);
-    assert.deepEqual(Object.keys(a), ["commit", "output", "cached", "durationMs", "result"]);
+    assert.deepEqual(Object.keys(a), ["commit", "output", "cached", "durationMs", "result", "reason"]);
+    assert.equal(typeof a.reason, "string", "why it missed");
     assert.match(a.commit, /^[0-9a-f]{64}$/);
     assert.match(a.output, /^[0-9a-f]{64}$/);
     assert.equal(a.cached, false);
@@ -153,6 +154,7 @@ export function scale(input: Input): Shape {
     const b = JSON.parse((await run([`${p("tasks.mjs")}#obj`, '"j"', "--json"])).out);
     assert.equal(b.cached, true);
     assert.equal(b.commit, a.commit);
+    assert.equal(b.reason, null);
     const c = JSON.parse((await run([`${p("tasks.mjs")}#bytes`, "--json"])).out);
     assert.equal(c.result, Buffer.from([0, 1, 2, 255, 10]).toString("base64"));
   });
