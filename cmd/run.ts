@@ -32,6 +32,8 @@ const HELP = `
     --timeout SECONDS      an attempt that runs longer fails (fractions allowed); in this process
                            synchronous code cannot be interrupted: it fails when it returns late
     --ttl SECONDS          the result stays valid this long
+    --no-track             record nothing the task reads (files, environment variables): a
+                           later change to them is then not seen, and the call stays a hit
     --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
                            runs this very call (default: wait as long as it lives)
     -o, --output FILE      write the result to FILE (atomically) and print nothing
@@ -60,6 +62,7 @@ const FLAGS = {
   output: { type: "string", shortFlag: "o" },
   argsJson: { type: "string" },
   queue: { type: "boolean", default: false },
+  track: { type: "boolean", default: true },
 } as const;
 
 const command: Command = {
@@ -78,6 +81,7 @@ const command: Command = {
       retries: parseWholeNumber(cli.flags.retries, "--retries"),
       timeout: parseSeconds(cli.flags.timeout, "--timeout"),
       ttl: parseSeconds(cli.flags.ttl, "--ttl"),
+      track: cli.flags.track,
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
     };
@@ -128,7 +132,7 @@ function splitArgv(argv: string[]): { before: string[]; target: string | undefin
 function flagsAfter(rest: string[]): { flags: string[]; words: string[] } {
   const flags: string[] = [];
   const words: string[] = [];
-  const known = new Set([...VALUE_FLAGS, "--force", "--no-cache", "--cache", "--json", "--queue", "--help"]);
+  const known = new Set([...VALUE_FLAGS, "--force", "--no-cache", "--cache", "--no-track", "--track", "--json", "--queue", "--help"]);
   for (let i = 0; i < rest.length; i++) {
     const w = rest[i]!;
     if (w === "--") {
