@@ -352,6 +352,11 @@ function patchThread(): Observer {
       sawVariable(key);
       return Reflect.getOwnPropertyDescriptor(target, key);
     },
+    // Writes go to the real object as the receiver: through the proxy, assigning to an existing
+    // variable would redefine it with a partial descriptor, which process.env refuses.
+    set(target, key, value) {
+      return Reflect.set(target, key, value);
+    },
     ownKeys(target) {
       const keys = Reflect.ownKeys(target);
       const recorder = active();
