@@ -1,5 +1,6 @@
 // Observed inputs end to end through the CLI, each command its own process: a task reading a data
-// file by a literal path (readFileSync, fs.promises.readFile, createReadStream, readdirSync)
+// file by a literal path (readFileSync — also one a module took from node:fs as it loaded —,
+// fs.promises.readFile, createReadStream, readdirSync)
 // runs again after the file changes and is served the older commit once it is restored; the
 // same for an environment variable; --no-track records nothing; recorded paths are relative to
 // the project root, and a relative path read from another working directory is another input.
@@ -62,22 +63,29 @@ async function observedOf(commit: string): Promise<{ files: Array<{ path: string
 }
 
 before(() => {
-  writeProject(root, { "package.json": JSON.stringify({ name: "observed-cli", private: true, type: "module" }), "task.mjs": TASKS, "data.csv": "v1\n", "inbox/a": "" });
+  writeProject(root, {
+    "package.json": JSON.stringify({ name: "observed-cli", private: true, type: "module" }),
+    "task.mjs": TASKS,
+    // a function taken from node:fs when the module loads, before the task runs
+    "early.mjs": `import fs from "node:fs";\nconst { readFileSync } = fs;\nexport function early() {\n  return readFileSync("data.csv", "utf8").trim();\n}\n`,
+    "data.csv": "v1\n",
+    "inbox/a": "",
+  });
 });
 
 describe("a data file read by a literal path, across cashet run processes", () => {
-  for (const fn of ["sync", "promise", "stream"]) {
-    test(`task.mjs#${fn}: changed → runs again; restored → the older commit is served`, async () => {
+  for (const target of ["task.mjs#sync", "task.mjs#promise", "task.mjs#stream", "early.mjs#early"]) {
+    test(`${target}: changed → runs again; restored → the older commit is served`, async () => {
       writeFileSync(join(root, "data.csv"), "v1\n");
-      const first = await run(`task.mjs#${fn}`);
+      const first = await run(target);
       assert.equal(first.result, "v1");
       assert.deepEqual((await observedOf(first.commit))?.files.map((f) => [f.path, f.kind]), [["data.csv", "file"]], "recorded relative to the project root");
-      assert.deepEqual(await run(`task.mjs#${fn}`), { ...first, cached: true }, "unchanged: a hit");
+      assert.deepEqual(await run(target), { ...first, cached: true }, "unchanged: a hit");
       writeFileSync(join(root, "data.csv"), "v2\n");
-      const second = await run(`task.mjs#${fn}`);
+      const second = await run(target);
       assert.deepEqual([second.cached, second.result], [false, "v2"]);
       writeFileSync(join(root, "data.csv"), "v1\n");
-      assert.deepEqual(await run(`task.mjs#${fn}`), { ...first, cached: true }, "restored: the first commit again");
+      assert.deepEqual(await run(target), { ...first, cached: true }, "restored: the first commit again");
     });
   }
 
