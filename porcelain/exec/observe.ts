@@ -69,7 +69,7 @@ export class Recorder {
     // A file changed within a clock tick of this read: wait the tick out (a few ms; never on a
     // file system of whole-second times), or a change made right after would not show in its stat.
     for (let tries = 0; snap && !settled(snap.ctimeMs, at) && tickOf(snap.ctimeMs) <= 50 && tries < 3; tries++) {
-      Atomics.wait(SLEEPER, 0, 0, snap.ctimeMs + tickOf(snap.ctimeMs) - at + 1);
+      Atomics.wait(SLEEPER, 0, 0, Math.min(snap.ctimeMs + tickOf(snap.ctimeMs) - at + 1, 51)); // a time ahead of the clock: give up soon
       at = Date.now();
       snap = snapshot(abs);
     }
