@@ -7,7 +7,7 @@
 // cashet's own) pass straight through. A read is noted with a stat taken before it; the commit's
 // hashes are computed once the call has returned, and an input whose stat moved in between (it
 // changed while the task ran) is recorded with a hash that matches nothing.
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import fs, { constants } from "node:fs";
 import fsPromises from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
@@ -58,12 +58,15 @@ export interface Reads {
 export class Recorder {
   private readonly files = new Map<string, SeenFile>();
   private readonly env = new Map<string, SeenEnv>();
+  /** Files and directories the call made before reading them (written whole, a mkdtemp): its own output, not inputs. */
+  private readonly madeFiles = new Set<string>();
+  private readonly madeDirs: string[] = [];
   private unobserved = false;
   private closed = false;
 
   /** A read of the file or directory at `abs` (its stat taken now, before the read). */
   sawPath(abs: string): void {
-    if (this.closed || this.files.get(abs)?.snap !== undefined) return;
+    if (this.closed || this.files.get(abs)?.snap !== undefined || this.isMade(abs)) return;
     let at = Date.now();
     let snap = snapshot(abs);
     // A file changed within a clock tick of this read: wait the tick out (a few ms; never on a
@@ -74,6 +77,21 @@ export class Recorder {
       snap = snapshot(abs);
     }
     this.addFile(abs, { snap, at, conflict: false });
+  }
+
+  /**
+   * The call wrote the file at `abs` whole (or made the directory `abs` and so everything in it):
+   * what it reads there later is what it wrote. A path it read before stays an input.
+   */
+  made(abs: string, dir = false): void {
+    if (this.closed || this.files.has(abs)) return;
+    if (dir) this.madeDirs.push(abs.endsWith(sep) ? abs : abs + sep);
+    else this.madeFiles.add(abs);
+  }
+
+  /** Whether `abs` is something the call made itself. */
+  isMade(abs: string): boolean {
+    return this.madeFiles.has(abs) || this.madeDirs.some((d) => abs.startsWith(d) || abs + sep === d);
   }
 
   /** A read of variable `name` (or of CWD, NAMES) that saw `value`. */
@@ -239,9 +257,11 @@ type Note = (recorder: Recorder, args: unknown[]) => void;
 
 function patchThread(): Observer {
   const storage = new AsyncLocalStorage<Recorder>();
-  // cashet's own reads while noting one (a stat, a walk of a tree) are not the task's
+  // cashet's own reads while noting one (a stat, a walk of a tree) are not the task's, nor what
+  // Node's fs.rm and fs.cp do with the public functions to carry out the call (`quiet`)
   let noting = false;
-  const active = (): Recorder | undefined => (noting ? undefined : storage.getStore());
+  let quiet = 0;
+  const active = (): Recorder | undefined => (noting || quiet > 0 ? undefined : storage.getStore());
   const original = { statSync: fs.statSync, readdirSync: fs.readdirSync };
   const realEnv = process.env;
 
@@ -304,38 +324,123 @@ function patchThread(): Observer {
     if (!(o && typeof o === "object" && (o as { fd?: unknown }).fd !== undefined)) sawPath(r, args[0]);
   };
 
-  const patch = (target: object, name: string, how: Note): void => {
+  // What a write makes the call's own (only until it is read: see Recorder.made).
+  const madeFile = (r: Recorder, p: unknown, flags: unknown): void => {
+    const abs = pathOf(p);
+    if (abs !== null && writesWhole(flags)) r.made(resolve(abs));
+  };
+  const written: Note = (r, args) => {
+    const o = args[2];
+    madeFile(r, args[0], o && typeof o === "object" ? (o as { flag?: unknown }).flag : undefined);
+  };
+  const writeStream: Note = (r, args) => {
+    const o = args[1];
+    madeFile(r, args[0], o && typeof o === "object" ? (o as { flags?: unknown }).flags : undefined);
+  };
+  const opened: Note = (r, args) => {
+    const flags = args[1];
+    if (flags === undefined || flags === null || !writesWhole(flags)) return open(r, args);
+    // truncated: what it reads back is what it writes; exclusive (`wx`): whether it existed is read
+    if (typeof flags === "string" ? flags.includes("x") : typeof flags === "number" && (flags & constants.O_EXCL) !== 0) sawPath(r, args[0]);
+    madeFile(r, args[0], flags);
+  };
+  const copied: Note = (r, args) => {
+    copy(r, args);
+    const dest = pathOf(args[1]);
+    if (dest !== null) r.made(resolve(dest), true); // a file, or a tree: everything under it is the copy
+  };
+  const renamed: Note = (r, args) => {
+    const [from, to] = [pathOf(args[0]), pathOf(args[1])];
+    if (from === null || to === null) return;
+    // moving its own file makes the new one its own; moving anything else reads it (it is gone after)
+    if (r.isMade(resolve(from))) r.made(resolve(to));
+    else sawPath(r, from);
+  };
+
+  type Style = "sync" | "callback" | "promise";
+  interface How {
+    note?: Note;
+    /** Node carries it out with the public fs functions: those reads are not the task's. */
+    quiet?: boolean;
+    /** The path it returns (mkdtemp): made by the call. */
+    makesDir?: boolean;
+  }
+  const patch = (target: object, name: string, style: Style, how: How): void => {
     const t = target as Record<string, unknown>;
-    const fn = t[name];
+    const fn = t[name] as ((...a: unknown[]) => unknown) | undefined;
     if (typeof fn !== "function") return;
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       const recorder = active();
-      if (recorder) note(recorder, () => how(recorder, args));
-      return Reflect.apply(fn, this, args);
+      if (!recorder) return Reflect.apply(fn, this, args);
+      if (how.note) note(recorder, () => how.note!(recorder, args));
+      const made = (dir: unknown): void => {
+        if (typeof dir === "string") recorder.made(resolve(dir), true);
+      };
+      if (style === "sync") {
+        if (how.quiet) quiet++;
+        try {
+          const out = Reflect.apply(fn, this, args);
+          if (how.makesDir) made(out);
+          return out;
+        } finally {
+          if (how.quiet) quiet--;
+        }
+      }
+      if (style === "callback") {
+        const last = args.length - 1;
+        const cb = args[last];
+        if (typeof cb === "function") {
+          // the task's callback runs in the task's context, whatever context Node ran the work in
+          const bound = AsyncResource.bind(cb as (...a: unknown[]) => unknown);
+          args[last] = how.makesDir ? (err: unknown, dir: unknown) => (err || made(dir), bound(err, dir)) : bound;
+        }
+      }
+      const run = (): unknown => Reflect.apply(fn, this, args);
+      const out = how.quiet ? storage.exit(run) : run();
+      if (style === "promise" && how.makesDir) void (out as Promise<unknown>).then(made, () => undefined);
+      return out;
     };
     Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(fn)); // name, length, util.promisify.custom, realpathSync.native
     t[name] = wrapped;
   };
-
-  const byName: Record<string, Note> = {
-    readFile: read, readdir: list, opendir: list, exists: read, stat: read, lstat: read, access: read,
-    open, copyFile: read, cp: copy, readlink: read, realpath: read,
+  const everywhere = (name: string, how: How): void => {
+    patch(fs, name, "callback", how);
+    patch(fs, `${name}Sync`, "sync", how);
+    patch(fsPromises, name, "promise", how);
   };
-  for (const [name, how] of Object.entries(byName)) {
-    patch(fs, name, how);
-    patch(fs, `${name}Sync`, how);
-    patch(fsPromises, name, how);
-  }
-  patch(fs, "createReadStream", stream);
+
+  everywhere("readFile", { note: read });
+  everywhere("readdir", { note: list });
+  everywhere("opendir", { note: list });
+  everywhere("exists", { note: read });
+  everywhere("stat", { note: read });
+  everywhere("lstat", { note: read });
+  everywhere("access", { note: read });
+  everywhere("readlink", { note: read });
+  everywhere("realpath", { note: read });
+  everywhere("open", { note: opened });
+  everywhere("copyFile", { note: copied });
+  everywhere("cp", { note: copied, quiet: true });
+  everywhere("rename", { note: renamed });
+  everywhere("writeFile", { note: written });
+  everywhere("rm", { quiet: true });
+  everywhere("rmdir", { quiet: true });
+  everywhere("mkdtemp", { makesDir: true });
+  patch(fs, "createReadStream", "sync", { note: stream });
+  patch(fs, "createWriteStream", "sync", { note: writeStream });
   // fs.glob (Node 22) walks directories with functions it holds itself: what it listed is unknown,
   // so a run that globs matches nothing later (a needless run, never a stale result)
   const unknowable: Note = (r) => r.failed();
-  for (const target of [fs, fsPromises]) for (const name of ["glob", "globSync"]) patch(target, name, unknowable);
-  const envOf = (names: string[]): Note => (r) => {
-    for (const n of names) r.sawEnv(n, realEnv[n]);
-  };
-  patch(os, "tmpdir", envOf(["TMPDIR", "TMP", "TEMP"])); // read natively: the env proxy does not see them
-  patch(os, "homedir", envOf(["HOME"]));
+  patch(fs, "glob", "callback", { note: unknowable });
+  patch(fs, "globSync", "sync", { note: unknowable });
+  patch(fsPromises, "glob", "promise", { note: unknowable });
+  const envOf = (names: string[]): How => ({
+    note: (r) => {
+      for (const n of names) r.sawEnv(n, realEnv[n]);
+    },
+  });
+  patch(os, "tmpdir", "sync", envOf(["TMPDIR", "TMP", "TEMP"])); // read natively: the env proxy does not see them
+  patch(os, "homedir", "sync", envOf(["HOME"]));
 
   // A read by name, `in`, a property descriptor: that variable; listing the names: NAMES (and
   // each variable, as the listing reads its descriptor).
@@ -383,6 +488,14 @@ function pathOf(p: unknown): string | null {
   if (p instanceof URL) return p.protocol === "file:" ? fileURLToPath(p) : null;
   if (p instanceof Uint8Array) return Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString();
   return null;
+}
+
+/** Whether a write with these flags makes the file's whole content (`w`, `w+`, O_TRUNC; the default of writeFile and write streams). */
+function writesWhole(flags: unknown): boolean {
+  if (flags === undefined || flags === null) return true;
+  if (typeof flags === "string") return flags.startsWith("w");
+  if (typeof flags === "number") return (flags & constants.O_TRUNC) !== 0;
+  return false;
 }
 
 /** Whether `open` with these flags reads the file, or tells whether it exists (`wx`): a pure write reads nothing. */

@@ -1,7 +1,9 @@
 // Tasks for the observed-inputs tests: module exports (the worker pool loads them by file and
 // export), each reading its inputs through one API, by the path it is given.
-import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "../../lib/client.js";
 
 export function readSync(path: string): string {
@@ -52,5 +54,17 @@ export async function readThroughInnerCall(storeDir: string, path: string): Prom
     return `inner: ${await (await client.submit(readSync, path)).load()}`;
   } finally {
     await client.close();
+  }
+}
+
+/** Writes a scratch file in a directory of its own, reads it back and removes the directory. */
+export function scratch(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "cashet-scratch-"));
+  try {
+    writeFileSync(join(dir, "note.txt"), text);
+    renameSync(join(dir, "note.txt"), join(dir, "kept.txt"));
+    return readFileSync(join(dir, "kept.txt"), "utf8");
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 }

@@ -102,6 +102,13 @@ describe("a file the task reads", () => {
     assert.equal(again.cached, false);
   });
 
+  test("what the task writes and reads back (a scratch directory, a file renamed into place) is not an input: the call is a hit after it is gone", async () => {
+    const first = await commitOf(client, tasks.scratch, "scratch");
+    assert.equal(first.value, "scratch");
+    assert.deepEqual(first.commit.observed!.files, [], "nothing it made itself, nor what fs.rm looked at to remove it");
+    assert.equal((await commitOf(client, tasks.scratch, "scratch")).cached, true);
+  });
+
   test("two calls running at once in one process each record only their own file", async () => {
     const a = input("a");
     const b = input("b");
