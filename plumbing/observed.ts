@@ -40,8 +40,6 @@ export type Snapshot = { key: string; ctimeMs: number } | null;
 export const CWD = "=cwd";
 export const NAMES = "=names";
 
-const MISSING: InputNow = { kind: "missing", hash: "", key: null };
-
 /**
  * The project root an observed path is relative to: the directory of the nearest package.json
  * above `file` (the task's module), else that file's own directory; the working directory for a
@@ -115,29 +113,34 @@ export function tickOf(ctimeMs: number): number {
 
 /** What is at `abs` now: a file's content hash, a directory's listing hash, or missing. */
 export function inputNow(abs: string): InputNow {
+  const now = current(abs);
+  return { kind: now.kind, hash: now.hash, key: now.st ? keyOf(now.st) : null };
+}
+
+/** `inputNow` without the stat key: what a lookup needs, at the cost of one stat when the hash is kept. */
+function current(abs: string): { kind: InputNow["kind"]; hash: string | null; st: Stats | null } {
   const st = stat(abs);
-  if (!st) return MISSING;
-  const key = keyOf(st);
+  if (!st) return { kind: "missing", hash: "", st: null };
   const kind = st.isDirectory() ? "dir" : "file";
-  if (kind === "file" && !st.isFile()) return { kind, hash: null, key }; // a device, a pipe, a socket: reading it would consume it
-  const kept = keptHash(abs, key, kind);
-  if (kept !== null) return { kind, hash: kept, key };
+  if (kind === "file" && !st.isFile()) return { kind, hash: null, st }; // a device, a pipe, a socket: reading it would consume it
+  const kept = keptHash(abs, st, kind);
+  if (kept !== null) return { kind, hash: kept, st };
   const started = Date.now();
   let hash: string;
   try {
     hash = kind === "dir" ? listingHash(abs) : contentHash(abs);
   } catch {
-    return { kind, hash: null, key };
+    return { kind, hash: null, st };
   }
   const after = stat(abs);
-  if (!after || keyOf(after) !== key) return { kind, hash: null, key }; // changed while it was read
-  if (settled(st.ctimeMs, started)) keepHash(abs, key, kind, hash);
-  return { kind, hash, key };
+  if (!after || keyOf(after) !== keyOf(st)) return { kind, hash: null, st }; // changed while it was read
+  if (settled(st.ctimeMs, started)) keepHash(abs, st, kind, hash);
+  return { kind, hash, st };
 }
 
 /** Whether every observed input is what `observed` recorded (paths relative to `root`); stops at the first that is not. */
 export function inputsMatch(observed: ObservedInputs, root: string): boolean {
-  for (const f of observed.files) if (!fileMatches(f, inputNow(inputPath(f.path, root)))) return false;
+  for (const f of observed.files) if (!fileMatches(f, current(inputPath(f.path, root)))) return false;
   for (const e of observed.env) if (e.hash === "" || e.hash !== envNow(e.name, root)) return false;
   return true;
 }
@@ -156,7 +159,7 @@ export async function changedInputs(observed: ObservedInputs, root: string): Pro
   return out;
 }
 
-function fileMatches(f: ObservedInputs["files"][number], now: InputNow): boolean {
+function fileMatches(f: ObservedInputs["files"][number], now: { kind: InputNow["kind"]; hash: string | null }): boolean {
   if (f.kind === "missing") return now.kind === "missing";
   return now.kind === f.kind && now.hash !== null && f.hash !== "" && now.hash === f.hash;
 }
@@ -164,7 +167,13 @@ function fileMatches(f: ObservedInputs["files"][number], now: InputNow): boolean
 // The kept hashes: by path, each with the stat key it was computed under.
 
 interface Kept {
+  /** The stat it was computed under: `key` as stored on disk, the numbers for a quick compare. */
   key: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
   kind: "file" | "dir";
   hash: string;
 }
@@ -182,31 +191,40 @@ export function keepInputHashes(dir: string, tmp: string): void {
   disk ??= { dir, tmp, made: false };
 }
 
-function keptHash(abs: string, key: string, kind: "file" | "dir"): string | null {
+function keptHash(abs: string, st: Stats, kind: "file" | "dir"): string | null {
   const mem = kept.get(abs);
-  if (mem) return mem.key === key && mem.kind === kind ? mem.hash : null;
+  if (mem) {
+    const same = mem.ino === st.ino && mem.mtimeMs === st.mtimeMs && mem.ctimeMs === st.ctimeMs && mem.size === st.size && mem.dev === st.dev;
+    return same && mem.kind === kind ? mem.hash : null;
+  }
   if (!disk) return null;
   try {
-    const entry = JSON.parse(readFileSync(join(disk.dir, sha256(abs)), "utf8")) as Kept & { path: string };
+    const key = keyOf(st);
+    const entry = JSON.parse(readFileSync(join(disk.dir, sha256(abs)), "utf8")) as { path: string; key: string; kind: string; hash: unknown };
     if (entry.path !== abs || entry.key !== key || entry.kind !== kind || typeof entry.hash !== "string") return null;
-    remember(abs, { key, kind, hash: entry.hash });
+    remember(abs, keptOf(st, kind, entry.hash));
     return entry.hash;
   } catch {
     return null;
   }
 }
 
-function keepHash(abs: string, key: string, kind: "file" | "dir", hash: string): void {
-  remember(abs, { key, kind, hash });
+function keepHash(abs: string, st: Stats, kind: "file" | "dir", hash: string): void {
+  const entry = keptOf(st, kind, hash);
+  remember(abs, entry);
   if (!disk) return;
   try {
     if (!disk.made) mkdirSync(disk.dir, { recursive: true });
     disk.made = true;
     // temp then rename: a reader sees a whole entry or none; a lost race loses only a cache entry
     const tmp = join(disk.tmp, `inputs-${process.pid}-${++written}-${Math.random().toString(36).slice(2)}`);
-    writeFileSync(tmp, JSON.stringify({ path: abs, key, kind, hash }));
+    writeFileSync(tmp, JSON.stringify({ path: abs, key: entry.key, kind, hash }));
     renameSync(tmp, join(disk.dir, sha256(abs)));
   } catch {} // a cache: a read-only store just keeps nothing
+}
+
+function keptOf(st: Stats, kind: "file" | "dir", hash: string): Kept {
+  return { key: keyOf(st), dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, kind, hash };
 }
 
 function remember(abs: string, entry: Kept): void {
