@@ -35,6 +35,8 @@ const HELP = `
     --timeout SECONDS      an attempt that runs longer fails (fractions allowed); in this process
                            synchronous code cannot be interrupted: it fails when it returns late
     --ttl SECONDS          the result stays valid this long
+    --no-track             record nothing the task reads (files, environment variables): a
+                           later change to them is then not seen, and the call stays a hit
     --wait-timeout SECONDS give up (exit 4) after waiting this long for another process that
                            runs this very call (default: wait as long as it lives)
     -o, --output FILE      write the result to FILE (atomically) and print nothing
@@ -74,6 +76,7 @@ const FLAGS = {
   queue: { type: "string" }, // a bare --queue reaches parse() as --queue= (see queueFlag)
   queueTimeout: { type: "string" },
   explain: { type: "boolean", default: false },
+  track: { type: "boolean", default: true },
 } as const;
 
 const command: Command = {
@@ -90,6 +93,7 @@ const command: Command = {
       retries: parseWholeNumber(cli.flags.retries, "--retries"),
       timeout: parseSeconds(cli.flags.timeout, "--timeout"),
       ttl: parseSeconds(cli.flags.ttl, "--ttl"),
+      track: cli.flags.track,
       waitTimeout: parseSeconds(cli.flags.waitTimeout, "--wait-timeout"),
       onWait: showWait,
       // why a miss missed: for the status line (a terminal), --json's reason, --explain
@@ -142,7 +146,7 @@ export default command;
 /** run's flags as splitCall tells them from the task's arguments. */
 const CALL_FLAGS: CallFlags = {
   values: ["--redis", "--remote", "--store", "--tag", "--retries", "--timeout", "--ttl", "--wait-timeout", "--queue-timeout", "-o", "--output", "--args-json"],
-  switches: ["--force", "--no-cache", "--cache", "--json", "--queue", "--explain", "--help"],
+  switches: ["--force", "--no-cache", "--cache", "--no-track", "--track", "--json", "--queue", "--explain", "--help"],
 };
 
 /**

@@ -61,7 +61,7 @@ export interface ClientOptions {
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
-export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "name" | "retries" | "timeout" | "ttl" | "waitTimeout" | "signal" | "serializer" | "executor">;
+export type CallOptions = Pick<RunOptions, "force" | "cache" | "tags" | "name" | "retries" | "timeout" | "ttl" | "track" | "waitTimeout" | "signal" | "serializer" | "executor">;
 
 type AnyFn = (...args: never[]) => unknown;
 /** Each argument may be given as a value or as a ResultRef to one. */

@@ -35,8 +35,26 @@ export interface CommitRecord {
   provenance: { [key: string]: Json };
   /** Blob id → base64 bytes, for referenced blobs under INLINE_LIMIT. */
   inline?: Record<string, string>;
-  /** What the run read that the key cannot see: files (project-relative) and environment variables, by content / value hash. */
-  observed?: { files: Array<{ path: string; kind: "file" | "dir" | "missing"; hash: string }>; env: Array<{ name: string; hash: string | null }> };
+  /**
+   * What the run read that the key cannot see (plumbing/observed.ts): absent when nothing was
+   * recorded (a run with `track: false`, or by an older cashet).
+   */
+  observed?: ObservedInputs;
+}
+
+/**
+ * The files and environment variables a run read, sorted (files by path, env by name). A file's
+ * `path` is relative to the project root (`/`-separated) when inside it, else absolute; its `hash`
+ * is the sha256 of its bytes ("file"), of its entry names sorted and joined by "\n" ("dir"), or ""
+ * ("missing": the read found nothing — creating it is a change too). An empty hash on a file or a
+ * dir means it changed while the run read it: it matches nothing. An env `hash` is the sha256 of
+ * the value, null when unset; two names are not variables: "=cwd" (the working directory relative
+ * to the root, read when the run used a relative path) and "=names" (the names of all variables,
+ * read when the run listed them).
+ */
+export interface ObservedInputs {
+  files: Array<{ path: string; kind: "file" | "dir" | "missing"; hash: string }>;
+  env: Array<{ name: string; hash: string | null }>;
 }
 
 /** A commit with its id, as every reader returns it. */
@@ -135,6 +153,28 @@ function validateRecord(r: CommitRecord, fail: (reason: string) => Error): void 
   need(isObj(r.tags) && Object.values(r.tags).every((v) => typeof v === "string"), "tags are not strings");
   need(r.expiresAt === null || (typeof r.expiresAt === "string" && !Number.isNaN(Date.parse(r.expiresAt))), "expiresAt is not a date");
   need(isObj(r.provenance), "provenance is not an object");
+  if (r.observed !== undefined) {
+    const o = r.observed as unknown;
+    need(isObj(o) && Array.isArray(o.files) && Array.isArray(o.env), "observed is malformed");
+    const { files, env } = o as { files: unknown[]; env: unknown[] };
+    const hashOk = (h: unknown): boolean => h === "" || (typeof h === "string" && isId(h));
+    let last: string | null = null;
+    for (const f of files) {
+      need(isObj(f) && typeof f.path === "string" && f.path !== "" && hashOk(f.hash), "observed.files is malformed");
+      const { path, kind, hash } = f as { path: string; kind: unknown; hash: string };
+      need(kind === "file" || kind === "dir" || kind === "missing", "observed.files is malformed");
+      need(kind !== "missing" || hash === "", "observed.files: a missing file has a hash");
+      need(last === null || last < path, "observed.files are not sorted by path");
+      last = path;
+    }
+    last = null;
+    for (const e of env) {
+      need(isObj(e) && typeof e.name === "string" && e.name !== "" && (e.hash === null || hashOk(e.hash)), "observed.env is malformed");
+      const { name } = e as { name: string };
+      need(last === null || last < name, "observed.env is not sorted by name");
+      last = name;
+    }
+  }
   if (r.inline !== undefined) {
     need(isObj(r.inline), "inline is not an object");
     for (const [id, b64] of Object.entries(r.inline)) {

@@ -7,7 +7,14 @@
 // re-reading and re-parsing it. The ref is read every time — another process may have moved it —
 // and the checks run on every hit. Last access only needs minute resolution for gc, so a use is
 // recorded at most once a minute per commit and process.
+//
+// A commit that records observed inputs (files and environment variables its run read) answers
+// only while they are what it recorded. When the head's are not, the call's earlier results are
+// looked through — the head's parent, its parent, … (each an earlier head of the same call) — for
+// one whose inputs all are: restoring a data file serves the result made from it, without moving
+// the ref (a hit never writes a ref; the next run's parent is still the head).
 import { inlineBlob, type Commit } from "./commit.js";
+import { inputsMatch } from "./observed.js";
 import { decodeObject, ObjectDb } from "./objects.js";
 import type { ObjectStorage, Store } from "./store.js";
 
@@ -29,9 +36,20 @@ interface Memory {
   touched: Map<string, number>;
 }
 
+/** Where a lookup checks observed inputs. */
+export interface HitOptions {
+  /**
+   * The project root the commit's observed paths are relative to (plumbing/observed.ts
+   * `projectRoot`). Without it a commit that records observed inputs is never a hit.
+   */
+  root?: string;
+}
+
 const memories = new WeakMap<ObjectStorage, Memory>();
 const REMEMBERED_COMMITS = 4096;
 const TOUCH_INTERVAL_MS = 60_000;
+/** How far back a call's history is looked through for a result whose observed inputs match. */
+const EARLIER_RESULTS = 64;
 
 function memoryOf(objects: ObjectStorage): Memory {
   let memory = memories.get(objects);
@@ -60,21 +78,63 @@ function whyNot(commit: Commit, ref: string): "failed" | "other-call" | "expired
  * null for a miss. A corrupt output blob is a miss, and is removed so the recomputed result is
  * stored again: recompute, never serve. Records the use.
  */
-export async function readHit(store: Store, ref: string): Promise<Hit | null> {
-  if (store.readHit) return readHitAtOnce(store, ref);
+export async function readHit(store: Store, ref: string, options: HitOptions = {}): Promise<Hit | null> {
+  if (store.readHit) return readHitAtOnce(store, ref, options);
   const id = await store.refs.read(ref);
   if (!id) return null;
   const memory = memoryOf(store.objects);
   const commit = (await remembered(memory, id, false))?.commit;
   if (!commit || !answers(commit, ref)) return null;
-  const bytes = await memory.db.getBlob(commit.output!.hash, commit); // a corrupt blob is removed, and a miss
+  if (!inputsHold(commit, options)) return earlierHit(store, memory, commit, ref, options);
+  return served(store, memory, commit);
+}
+
+/** Whether `commit`'s observed inputs (if it records any) are what it recorded. */
+function inputsHold(commit: Commit, options: HitOptions): boolean {
+  const observed = commit.observed;
+  if (!observed || (observed.files.length === 0 && observed.env.length === 0)) return true;
+  return options.root !== undefined && inputsMatch(observed, options.root);
+}
+
+/** The output of `commit`, which answers: verified (a corrupt blob is removed, and a miss), its use recorded. */
+async function served(store: Store, memory: Memory, commit: Commit): Promise<Hit | null> {
+  const bytes = await memory.db.getBlob(commit.output!.hash, commit);
   if (!bytes) return null;
-  await touchOnce(memory, store.objects, id);
+  await touchOnce(memory, store.objects, commit.id);
   return { commit, bytes };
 }
 
+/**
+ * The newest earlier result of the call at `ref` whose observed inputs all match, looked for
+ * through the parents of `head` (whose own do not). Only a commit that records observed inputs
+ * qualifies: one without a record of what it read cannot be shown to fit what is there now.
+ */
+async function earlierHit(store: Store, memory: Memory, head: Commit, ref: string, options: HitOptions): Promise<Hit | null> {
+  const older = await earlierMatch(store, head, ref, options);
+  return older ? served(store, memory, older) : null;
+}
+
+/**
+ * The newest earlier result of the call at `ref` — through `head`'s parents, at most 64 back —
+ * that records observed inputs which all match now: what a lookup serves when the head's inputs
+ * differ (a restored data file). Reads only; `explain` asks it too.
+ */
+export async function earlierMatch(store: Pick<Store, "objects">, head: Commit, ref: string, options: HitOptions): Promise<Commit | null> {
+  const memory = memoryOf(store.objects);
+  const seen = new Set([head.id]);
+  let commit = head;
+  for (let i = 0; i < EARLIER_RESULTS && commit.parent !== null && !seen.has(commit.parent); i++) {
+    seen.add(commit.parent);
+    const older = (await remembered(memory, commit.parent, false))?.commit;
+    if (!older) return null; // collected by gc, or not brought in: the history ends here
+    commit = older;
+    if (older.observed && answers(older, ref) && inputsHold(older, options)) return older;
+  }
+  return null;
+}
+
 /** `readHit` for a store that reads a hit in one round trip (Redis, HTTP): the same checks on what it returns. */
-async function readHitAtOnce(store: Store, ref: string): Promise<Hit | null> {
+async function readHitAtOnce(store: Store, ref: string, options: HitOptions): Promise<Hit | null> {
   const hit = await store.readHit!(ref);
   if (!hit || !hit.commit) return null;
   const memory = memoryOf(store.objects);
@@ -87,6 +147,7 @@ async function readHitAtOnce(store: Store, ref: string): Promise<Hit | null> {
     remember(memory.commits, hit.id, { commit, stored: null }, REMEMBERED_COMMITS);
   }
   if (!answers(commit, ref)) return null;
+  if (!inputsHold(commit, options)) return earlierHit(store, memory, commit, ref, options);
   const hash = commit.output!.hash;
   const inline = inlineBlob(commit, hash);
   if (inline) return { commit, bytes: inline };

@@ -7,7 +7,8 @@ import type { Commit, CommitStatus } from "../plumbing/commit.js";
 import type { HashArgsOptions } from "../plumbing/hash/args.js";
 import { argsTree, type ArgsTree } from "../plumbing/hash/args-tree.js";
 import { previewArgs } from "../plumbing/hash/preview.js";
-import { peekHead, verifiedCommit, type Head } from "../plumbing/hits.js";
+import { earlierMatch, peekHead, verifiedCommit, type Head } from "../plumbing/hits.js";
+import { changedInputs, projectRoot } from "../plumbing/observed.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import type { Store } from "../plumbing/store.js";
 import { compareCalls, describeDifference, formatAgo, type CallRecord, type Difference } from "./compare.js";
@@ -69,10 +70,15 @@ const NAMES_SCANNED = 10_000;
 export async function explain(store: Store, task: TaskSpec, options: ExplainOptions = {}): Promise<Explanation> {
   const { hash: argsHash, tree } = await argsTree(task.args, hashOptions(task));
   const key = { fingerprint: fingerprintOf(task.func.hash, argsHash), argsHash, tree };
-  const head = await peekHead(store, fingerprintRef(key.fingerprint));
+  const ref = fingerprintRef(key.fingerprint);
+  const head = await peekHead(store, ref);
   if (head.state === "hit") {
-    const changed = await observedChanges(head.commit!);
+    const root = projectRoot(task.file);
+    const changed = await observedChanges(head.commit!, root);
     if (changed.length === 0) return hitExplanation(head.commit!);
+    // What the lookup does next: an earlier result whose inputs all match now is served.
+    const older = await earlierMatch(store, head.commit!, ref, { root });
+    if (older) return hitExplanation(older);
     return answer(task, key, options, { commit: head.commit, compared: "same-call", runs: 0, differences: changed });
   }
   return whyMiss(store, task, key, head, options);
@@ -104,7 +110,13 @@ export async function explainMiss(store: Store, task: TaskSpec, key: CallKey, op
     const reason = options.force ? "forced (--force)" : "caching off (--no-cache)";
     return { ...answer(task, key, options, { commit: null, compared: null, runs: 0, differences: [] }), reason };
   }
-  return whyMiss(store, task, key, await peekHead(store, fingerprintRef(key.fingerprint)), options);
+  const head = await peekHead(store, fingerprintRef(key.fingerprint));
+  if (head.state === "hit") {
+    // A head the key matches missed: what it read differs now (and no earlier result fits).
+    const changed = await observedChanges(head.commit!, projectRoot(task.file));
+    if (changed.length > 0) return answer(task, key, options, { commit: head.commit, compared: "same-call", runs: 0, differences: changed });
+  }
+  return whyMiss(store, task, key, head, options);
 }
 
 /** A hit's explanation: the commit it serves (nothing is read or computed). */
@@ -124,14 +136,19 @@ export function hitExplanation(commit: Commit): Explanation {
 
 /**
  * The head's observed inputs that differ on disk now (files and environment variables its run
- * read): a miss no component of the key explains.
- *
- * PLACEHOLDER until observed inputs are merged: wire plumbing/observed.ts here —
- * `changedInputs(head.observed, root)` → one Difference each (`kind: "file" | "env"`). Until then no
- * commit records what it observed, so nothing differs.
+ * read, plumbing/observed.ts): a miss no component of the key explains.
  */
-async function observedChanges(_head: Commit): Promise<Difference[]> {
-  return [];
+async function observedChanges(head: Commit, root: string): Promise<Difference[]> {
+  if (!head.observed) return [];
+  const shown = (kind: "file" | "env", hash: string | null): string =>
+    kind === "file" ? (hash === null ? "missing" : hash === "" ? "changing" : `file ${hash.slice(0, 12)}`) : hash === null ? "unset" : hash === "" ? "changing" : `set ${hash.slice(0, 12)}`;
+  return (await changedInputs(head.observed, root)).map((c): Difference => ({
+    kind: c.kind,
+    name: c.name,
+    change: c.was === null ? "added" : c.now === null ? "removed" : "changed",
+    was: shown(c.kind, c.was),
+    now: shown(c.kind, c.now),
+  }));
 }
 
 async function whyMiss(store: Store, task: TaskSpec, key: CallKey, head: Head, options: ExplainOptions): Promise<Explanation> {

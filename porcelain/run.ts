@@ -10,6 +10,7 @@ import { hashArgs, type HashArgsOptions } from "../plumbing/hash/args.js";
 import type { ArgsTree } from "../plumbing/hash/args-tree.js";
 import { sha256 } from "../plumbing/ids.js";
 import { readHit } from "../plumbing/hits.js";
+import { projectRoot } from "../plumbing/observed.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
@@ -18,6 +19,7 @@ import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
 import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import type { Executor, RemoteRunner, TaskEntry } from "./exec/executor.js";
 import type { Explanation } from "./explain.js";
+import type { Observer } from "./exec/observe.js";
 
 export { TaskError, TaskTimeoutError, WaitTimeoutError };
 
@@ -72,6 +74,11 @@ export interface RunOptions {
   executor?: Executor | RemoteRunner;
   /** Seconds the result stays valid. */
   ttl?: number;
+  /**
+   * false: record nothing the task reads (files, environment variables). A change to them is then
+   * not seen — a later call is a hit on what this run returned. Default true.
+   */
+  track?: boolean;
   signal?: AbortSignal;
   /** Encodes the result (default: raw bytes for a Buffer/Uint8Array, v8 otherwise). */
   serializer?: Serializer;
@@ -133,29 +140,30 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
   const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
+  const root = projectRoot(task.file); // what the commit's observed paths are relative to
 
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
-      const hit = await readHit(store, ref);
-      if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+      const hit = await readHit(store, ref, { root });
+      if (hit) return passObserved({ ...hit, cached: true, durationMs: elapsed() }, root);
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
     if (options.executor && "runRemote" in options.executor) {
       // A worker elsewhere looks up, claims, runs and commits; we read what it committed.
-      const { force, cache, tags, name, retries, timeout, ttl } = options;
+      const { force, cache, tags, name, retries, timeout, ttl, track } = options;
       const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree: await treeOf(task.args, hashOptions) }) : {};
       const done = await options.executor.runRemote({
         ...(task.entry ? { entry: task.entry } : {}),
         args: task.args,
-        options: { force, cache, tags, ...(name !== undefined ? { name } : {}), retries, timeout, ttl },
+        options: { force, cache, tags, ...(name !== undefined ? { name } : {}), retries, timeout, ttl, track },
         name: options.name ?? task.func.name,
       });
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
       if (!commit || !bytes) throw new CorruptObjectError(done.commit, "a worker reported this run, but it cannot be read from the store");
-      return { commit, bytes, cached: done.cached, durationMs: elapsed(), ...(done.cached ? {} : why) };
+      return passObserved({ commit, bytes, cached: done.cached, durationMs: elapsed(), ...(done.cached ? {} : why) }, root);
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
@@ -165,13 +173,13 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     }
     try {
       if (useCache && !options.force) {
-        const hit = await readHit(store, ref); // finished between our lookup and claim
-        if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+        const hit = await readHit(store, ref, { root }); // finished between our lookup and claim
+        if (hit) return passObserved({ ...hit, cached: true, durationMs: elapsed() }, root);
       }
       const tree = await treeOf(task.args, hashOptions);
       const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree }) : {};
-      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree }, claim);
-      return { ...result, cached: false, durationMs: elapsed(), ...why };
+      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree, root }, claim);
+      return passObserved({ ...result, cached: false, durationMs: elapsed(), ...why }, root);
     } finally {
       await claim.release();
     }
@@ -189,6 +197,17 @@ async function whyMissed(store: Store, task: TaskSpec, options: RunOptions, key:
   const { explainMiss } = await import("./explain.js"); // only a miss asked why loads it
   const { name, force, cache } = options;
   return { explanation: await explainMiss(store, task, key, { ...(name !== undefined ? { name } : {}), force, cache }) };
+}
+
+/**
+ * A call made while another call's task runs in this thread (a task that calls `client.submit`):
+ * what this one's commit records as read, the outer one read through it — also when this one
+ * was a hit. The observer is this thread's (exec/observe.ts `OBSERVER`), installed by its first
+ * miss; a hit does not load that file, and without it no task is running here.
+ */
+function passObserved<R extends { commit: Commit }>(result: R, root: string): R {
+  if (result.commit.observed) (globalThis as { [key: symbol]: Observer | undefined })[Symbol.for("cashet.observer")]?.current()?.include(result.commit.observed, root);
+  return result;
 }
 
 /** A call's waits for other runners of the same call: their limit, what they report, what they waited for. */
@@ -279,11 +298,14 @@ async function execute(
   db: ObjectDb,
   task: TaskSpec,
   options: RunOptions,
-  key: { fingerprint: string; argsHash: string; ref: string; tree: ArgsTree },
+  key: { fingerprint: string; argsHash: string; ref: string; tree: ArgsTree; root: string },
   claim: ClaimHandle,
 ): Promise<{ commit: Commit; bytes: Buffer; value: unknown }> {
   // What only a miss needs, loaded by the first one: a hit never pays for it.
-  const [{ inProcess }, { previewArgs }] = await Promise.all([import("./exec/executor.js"), import("../plumbing/hash/preview.js")]);
+  const [{ inProcess }, { previewArgs }, observe] = await Promise.all([import("./exec/executor.js"), import("../plumbing/hash/preview.js"), import("./exec/observe.js")]);
+  // Before the task's module loads: what it takes from node:fs is then the observed functions too.
+  const observer = observe.install();
+  const recorder = options.track === false ? null : observer.start();
   const head = await store.refs.read(key.ref);
   const attempts = 1 + (options.retries ?? 0);
   let lastError: unknown;
@@ -296,15 +318,19 @@ async function execute(
     attempt++;
     try {
       const executor = task.executor ?? (options.executor && !("runRemote" in options.executor) ? options.executor : inProcess);
-      value = await executor.execute({
-        fn: task.fn,
-        args: callArgs,
-        ...(task.entry ? { entry: task.entry } : {}),
-        attempt,
-        fingerprint: key.fingerprint,
-        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const attemptOnce = (): Promise<unknown> =>
+        executor.execute({
+          fn: task.fn,
+          args: callArgs,
+          ...(task.entry ? { entry: task.entry } : {}),
+          attempt,
+          fingerprint: key.fingerprint,
+          ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      // In the recorder's async context: an executor in this thread runs the task in it; a worker
+      // pool finds it there and adds what its thread noted.
+      value = await (recorder ? observer.during(recorder, attemptOnce) : attemptOnce());
       ok = true;
       break;
     } catch (err) {
@@ -314,6 +340,7 @@ async function execute(
     }
   }
   const durationMs = performance.now() - runStart;
+  if (!ok) recorder?.close();
   const inline: Record<string, string> = {};
   const keep = async (bytes: Uint8Array): Promise<string> => {
     if (bytes.length < INLINE_LIMIT) {
@@ -354,6 +381,8 @@ async function execute(
     throw runFailed(record.func.name, attempt, put.id, err);
   }
 
+  // Hashed now that the task has returned: what it left running reads nothing into its commit.
+  const observed = recorder?.finish({ root: key.root, closure: task.files ?? (task.file ? [task.file] : []), stores: storeDirs(store) });
   const serializer = options.serializer ?? defaultSerializerFor(value);
   const bytes = Buffer.from(serializer.serialize(value));
   const outputId = await keep(bytes);
@@ -363,6 +392,7 @@ async function execute(
     output: { hash: outputId, size: bytes.length, serializer: serializer.name, preview: previewArgs([value], 120).slice(1, -1) },
     error: null,
     ...(Object.keys(inline).length ? { inline } : {}),
+    ...(observed ? { observed } : {}),
   };
   const put = await db.putCommit(record);
   await publish(store, claim, put.id, key.ref, head);
@@ -378,6 +408,13 @@ async function execute(
 async function publish(store: Store, claim: ClaimHandle, id: string, ref: string | null, head: string | null): Promise<void> {
   if (claim.complete) return claim.complete(id, ref, head);
   await publishRun(store, id, ref, head);
+}
+
+/** The directories of a store and of the stores it fronts (a remote cache's local one). */
+function storeDirs(store: Store): string[] {
+  const dirs: string[] = [];
+  for (let s: Store | undefined = store; s; s = (s as { local?: Store }).local) if (s.kind === "fs") dirs.push(s.location);
+  return dirs;
 }
 
 /** The serialized arguments (so a run can be reproduced), or null when they cannot be serialized. */

@@ -5,8 +5,9 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import type * as Analyses from "../hash/module.js";
+import { keepInputHashes } from "../observed.js";
 import type { Store } from "../store.js";
-import { analysisDir, objectsDir, tmpDir } from "./fs/layout.js";
+import { analysisDir, inputHashDir, objectsDir, tmpDir } from "./fs/layout.js";
 import { FsStore } from "./fs/store.js";
 
 export interface OpenStoreOptions {
@@ -60,7 +61,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
 /**
  * Keeps module analyses in the directory store at `dir`, when it exists (never creating one: a
  * refused command changes nothing), so a later cache hit hashes its function without parsing
- * anything. The first store a process names wins.
+ * anything — and the content hashes of observed inputs, so it checks them with a stat each.
+ * The first store a process names wins.
  */
 export function keepAnalyses(storeDir: string): void {
   const dir = resolve(storeDir);
@@ -68,4 +70,5 @@ export function keepAnalyses(storeDir: string): void {
   // the hasher, loaded here only by callers that hash (run, the Client): `log` never pays for it
   const analyses = createRequire(import.meta.url)("../hash/module.js") as typeof Analyses;
   if (analyses.analysisCacheDir() === null) analyses.setAnalysisCache(analysisDir(dir), tmpDir(dir));
+  keepInputHashes(inputHashDir(dir), tmpDir(dir)); // and the observed inputs' content hashes, for a later hit's check
 }

@@ -47,7 +47,7 @@ export interface RemoteRunner {
     entry?: TaskEntry;
     /** The arguments as given (results of earlier calls still as references). */
     args: readonly unknown[];
-    options: { force?: boolean; cache?: boolean; tags?: Record<string, string>; name?: string; retries?: number; timeout?: number; ttl?: number };
+    options: { force?: boolean; cache?: boolean; tags?: Record<string, string>; name?: string; retries?: number; timeout?: number; ttl?: number; track?: boolean };
     name: string;
   }): Promise<{ commit: string; cached: boolean }>;
   close?(): Promise<void>;

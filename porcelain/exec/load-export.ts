@@ -4,6 +4,7 @@
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidInputError } from "../../plumbing/errors.js";
+import { install } from "./observe.js";
 
 const TS_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
@@ -29,8 +30,14 @@ function registerTypeScript(): Promise<void> {
   return registered;
 }
 
-/** Imports the module at `abs`: TypeScript through tsx's hooks (installed only now), JavaScript as it is. */
+/**
+ * Imports the module at `abs`: TypeScript through tsx's hooks (installed only now), JavaScript as
+ * it is — after the observer's wrappers (observe.ts), so that what a task module takes from
+ * node:fs when it loads (`const { readFileSync } = require("fs")`) is the observed function,
+ * also in a server or worker that loads its task modules before any call.
+ */
 export async function importModule(abs: string): Promise<Record<string, unknown>> {
+  install();
   if (TS_EXTENSIONS.has(extname(abs).toLowerCase())) await registerTypeScript();
   return (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
 }

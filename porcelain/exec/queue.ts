@@ -24,7 +24,7 @@ import { TaskError, type RunOptions } from "../run.js";
 import { watchTaskModules } from "./load-export.js";
 
 /** The options that travel with a queued call (the rest are the submitter's own). */
-export type QueuedOptions = Pick<RunOptions, "force" | "cache" | "tags" | "name" | "retries" | "timeout" | "ttl">;
+export type QueuedOptions = Pick<RunOptions, "force" | "cache" | "tags" | "name" | "retries" | "timeout" | "ttl" | "track">;
 
 /** What a job holds. */
 export interface QueuedCall {

@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import { errorFromCode, InvalidInputError, type ErrorCode } from "../../plumbing/errors.js";
 import { wholeNumber } from "../../plumbing/validate.js";
 import { TaskTimeoutError, type Executor, type TaskCall } from "./executor.js";
+import { installed, type Reads, type Recorder } from "./observe.js";
 
 /** What the pool sends a thread. */
 export interface WorkerRequest {
@@ -16,10 +17,17 @@ export interface WorkerRequest {
   args: unknown[];
   attempt: number;
   fingerprint: string;
+  /** Note what the task reads (files, environment variables) and send it back with the result. */
+  track: boolean;
 }
 
-/** What a thread answers; a failure's `code` is there when the task threw one of cashet's errors. */
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; stack: string; code?: ErrorCode } };
+/**
+ * What a thread answers; a failure's `code` is there when the task threw one of cashet's errors;
+ * `reads`, what the task read, when asked to track.
+ */
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown; reads?: Reads }
+  | { id: number; ok: false; error: { name: string; message: string; stack: string; code?: ErrorCode } };
 
 export interface WorkerPoolOptions {
   /** Threads at most (default: os.availableParallelism()); started as work arrives. */
@@ -32,6 +40,8 @@ interface Job {
   call: TaskCall & { entry: NonNullable<TaskCall["entry"]> };
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** The recorder of the call this attempt is for (run.ts's, found in the async context of `execute`). */
+  recorder: Recorder | undefined;
   /** Clears the job's timer and signal listener once it has started. */
   cleanup?: () => void;
 }
@@ -66,7 +76,7 @@ export class WorkerPoolExecutor implements Executor {
     }
     call.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      this.queue.push({ call: { ...call, entry }, resolve, reject });
+      this.queue.push({ call: { ...call, entry }, resolve, reject, recorder: installed()?.current() });
       this.pump();
     });
   }
@@ -107,6 +117,7 @@ export class WorkerPoolExecutor implements Executor {
       const job = slot.job;
       if (!job) return;
       this.finish(slot);
+      if (reply.ok && reply.reads) job.recorder?.add(reply.reads);
       if (reply.ok) job.resolve(reply.value);
       else job.reject(threadError(reply.error));
     });
@@ -154,6 +165,7 @@ export class WorkerPoolExecutor implements Executor {
       args: [...call.args],
       attempt: call.attempt,
       fingerprint: call.fingerprint,
+      track: job.recorder !== undefined,
     };
     try {
       slot.worker.postMessage(request);

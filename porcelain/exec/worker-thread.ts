@@ -1,14 +1,18 @@
 // The entry of a worker thread of the WorkerPoolExecutor: loads the task's module export (once
-// per thread), runs it with its task context, and posts back the result or the error. It runs
-// only what the pool asks for: module exports named by file and export, never code sent as text.
+// per thread), runs it with its task context — noting what it reads, when asked — and posts back
+// the result (with those reads) or the error. It runs only what the pool asks for: module exports
+// named by file and export, never code sent as text.
 import { parentPort } from "node:worker_threads";
 import { CashetError } from "../../plumbing/errors.js";
 import { runWithContext } from "./context.js";
 import { loadExport } from "./load-export.js";
+import { install } from "./observe.js";
 import type { WorkerReply, WorkerRequest } from "./worker-pool.js";
 
 const port = parentPort;
 if (!port) throw new Error("worker-thread.js runs inside a worker thread");
+// Before any task module loads: what it takes from node:fs is then the observed functions.
+const observer = install();
 
 const loaded = new Map<string, Promise<(...a: unknown[]) => unknown>>();
 
@@ -23,8 +27,10 @@ async function runOne(msg: WorkerRequest): Promise<void> {
     const key = `${msg.file}\0${msg.exportName}`;
     if (!loaded.has(key)) loaded.set(key, loadExport(msg.file, msg.exportName));
     const fn = await loaded.get(key)!;
-    const value = await runWithContext({ signal: controller.signal, attempt: msg.attempt, fingerprint: msg.fingerprint }, () => fn(...msg.args));
-    reply = { id: msg.id, ok: true, value };
+    const recorder = msg.track ? observer.start() : null;
+    const call = (): unknown => runWithContext({ signal: controller.signal, attempt: msg.attempt, fingerprint: msg.fingerprint }, () => fn(...msg.args));
+    const value = await (recorder ? observer.during(recorder, call) : call());
+    reply = { id: msg.id, ok: true, value, ...(recorder ? { reads: recorder.reads() } : {}) };
   } catch (err) {
     reply = { id: msg.id, ok: false, error: describe(err) };
   }

@@ -97,4 +97,35 @@ describe("cashet explain", () => {
     const again = await exec("script", ["-qec", `${process.execPath} ${CLI} ${words}`, "/dev/null"], { cwd: dir, env: { CASHET_DAEMON_IDLE_MS: "3000" } });
     assert.match(again.out, /cashet: hit [0-9a-f]{12} train in [\d.]+ m?s\r?\n/, "a hit's line is as it was");
   });
+
+  test("a miss caused by what the run read names the data file or the variable; restoring the file is a hit again", async () => {
+    const data = join(t.dir, "observed");
+    writeProject(data, {
+      "package.json": `{"type":"module"}`,
+      "data.csv": "a,b\n1,2\n",
+      "load.mjs": `import { readFileSync } from "node:fs";\nexport function load() { return readFileSync("data.csv", "utf8").length + (process.env.CASHET_TEST_MODE ?? "").length; }\n`,
+    });
+    const run = (env: Record<string, string> = {}) => cashetIn(data, ["run", "load.mjs#load", "--json"], env);
+    const explain = (env: Record<string, string> = {}) => cashetIn(data, ["explain", "load.mjs#load", "--json"], env);
+    const first = JSON.parse((await run()).out);
+    assert.equal(JSON.parse((await explain()).out).hit, true);
+
+    writeFiles(data, { "data.csv": "a,b\n1,2\n3,4\n" });
+    const changed = JSON.parse((await explain()).out);
+    assert.equal(changed.hit, false);
+    assert.deepEqual(changed.differences.map((d: { kind: string; name: string; change: string }) => [d.kind, d.name, d.change]), [["file", "data.csv", "changed"]]);
+    const rerun = JSON.parse((await run()).out);
+    assert.equal(rerun.cached, false);
+    assert.match(rerun.reason, /data\.csv/);
+
+    writeFiles(data, { "data.csv": "a,b\n1,2\n" });
+    const restored = JSON.parse((await explain()).out);
+    assert.equal(restored.hit, true, "the first run's inputs match again: it is served");
+    assert.equal(restored.commit.id, first.commit);
+
+    const env = JSON.parse((await explain({ CASHET_TEST_MODE: "fast" })).out);
+    assert.equal(env.hit, false);
+    // compared with the head (the run of the three-line file): the file differs from it too
+    assert.deepEqual(env.differences.map((d: { kind: string; name: string; change: string }) => [d.kind, d.name, d.change]), [["file", "data.csv", "changed"], ["env", "CASHET_TEST_MODE", "added"]]);
+  });
 });

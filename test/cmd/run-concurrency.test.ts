@@ -28,17 +28,21 @@ describe("concurrent cashet run", () => {
     const js = (name: string): string => JSON.stringify(p(name));
     writeFileSync(
       p("tasks.mjs"),
-      `import { appendFileSync, existsSync, readFileSync } from "node:fs";
+      `import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 export async function slow(x) {
   appendFileSync(${js("slow.log")}, "ran " + x + "\\n");
   await new Promise((r) => setTimeout(r, 500));
   return x * 10;
 }
 // The first runner announces itself and hangs; a runner that finds it already started finishes.
+// It looks for a marker it never changes afterwards: a file a run reads and then changes is an
+// observed input that changed, so that run's commit would never be served.
 export async function stuck(x) {
-  const before = existsSync(${js("stuck.log")}) ? readFileSync(${js("stuck.log")}, "utf8") : "";
   appendFileSync(${js("stuck.log")}, "start\\n");
-  if (!before) await new Promise((r) => setTimeout(r, 600000));
+  if (!existsSync(${js("stuck.started")})) {
+    writeFileSync(${js("stuck.started")}, "");
+    await new Promise((r) => setTimeout(r, 600000));
+  }
   return "finished by a later runner " + x;
 }
 export async function failing(x) {

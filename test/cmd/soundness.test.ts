@@ -383,8 +383,18 @@ const untracked: Case = {
     namesUntracked("task", "process.env.CASHET_TEST_X"),
     namesUntracked("stamp", "Date.now"),
     namesUntracked("roll", "Math.random"),
-    // Observing environment reads at run time (a changed value misses) is SPEC §3 "Observed
-    // inputs", issue 15; here the key only says what it cannot see.
+    {
+      // The key cannot see it, so the run observes it (SPEC §3 "Observed inputs").
+      name: "a changed env var the task read misses",
+      async check({ cli }) {
+        const run = async (env: Record<string, string> = {}): Promise<{ cached: boolean; result: unknown }> => runJson(await cli(["run", "task.ts#task", "--json"], env));
+        assert.equal((await run()).result, "unset");
+        assert.deepEqual(await run({ CASHET_TEST_X: "on" }), { cached: false, result: "on" });
+        assert.deepEqual(await run({ CASHET_TEST_X: "on" }), { cached: true, result: "on" });
+        assert.deepEqual(await run({ CASHET_TEST_X: "off" }), { cached: false, result: "off" });
+        assert.deepEqual(await run(), { cached: true, result: "unset" }, "unset again: the first result");
+      },
+    },
   ],
 };
 

@@ -12,6 +12,8 @@ export const refPath = (dir: string, name: string): string => join(dir, "refs", 
 export const tmpDir = (dir: string): string => join(dir, "tmp");
 /** Module analyses for function hashing, kept between processes (a cache: safe to delete). */
 export const analysisDir = (dir: string): string => join(dir, "cache", "analysis");
+/** Content hashes of observed input files, by path, each under the stat it was computed for (a cache: safe to delete). */
+export const inputHashDir = (dir: string): string => join(dir, "cache", "inputs");
 export const indexDir = (dir: string): string => join(dir, "index");
 export const levelDir = (dir: string): string => join(dir, "index", "db");
 export const daemonPidFile = (dir: string): string => join(dir, "index", "daemon.pid");

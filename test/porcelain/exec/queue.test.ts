@@ -22,8 +22,12 @@ import { REDIS_URL, redisOrSkip, tempRedisStore, uniquePrefix } from "../../help
 
 const available = await redisOrSkip();
 
-const TASKS = `import { appendFileSync, existsSync } from "node:fs";
+const TASKS = `import { appendFileSync, existsSync, readFileSync } from "node:fs";
 const log = new URL("./runs.log", import.meta.url).pathname;
+export function readData(path) {
+  appendFileSync(log, process.pid + " read " + path + "\\n");
+  return readFileSync(path, "utf8");
+}
 export async function work(i, ms) {
   appendFileSync(log, process.pid + " start " + i + "\\n");
   await new Promise((r) => setTimeout(r, ms));
@@ -162,6 +166,23 @@ describe("cashet worker on BullMQ", { skip: !available }, () => {
     const lost = [...ofVictim("start")].filter((i) => Number(i) >= 100 && !ofVictim("done").has(i));
     assert.ok(lost.length > 0, "the killed worker was in the middle of a task");
     for (const i of lost) assert.ok(lines().includes(`${survivor} done ${i}`), `task ${i} was taken over by the other worker`);
+  });
+
+  test("a worker records what a queued call read: a change runs it again there, restoring it serves the older commit", async () => {
+    const { readData } = (await import(pathToFileURL(join(t.dir, "tasks.mjs")).href)) as { readData: (path: string) => string };
+    const data = join(t.dir, "data.txt");
+    writeFileSync(data, "q1");
+    const first = await client.submit(readData, data);
+    assert.deepEqual([first.cached, await first.load()], [false, "q1"]);
+    assert.deepEqual((await client.show(first.commit)).observed?.files.map((f) => f.path), ["data.txt"], "relative to the project root (the module's directory: no package.json)");
+    assert.equal((await client.submit(readData, data)).cached, true);
+    writeFileSync(data, "q2");
+    const second = await client.submit(readData, data);
+    assert.deepEqual([second.cached, await second.load()], [false, "q2"]);
+    writeFileSync(data, "q1");
+    const third = await client.submit(readData, data);
+    assert.deepEqual([third.cached, third.commit], [true, first.commit]);
+    assert.equal(lines().filter((l) => l.includes(" read ")).length, 2, "the worker ran it twice");
   });
 
   test("`cashet run --queue` without Redis is a usage error; with it, the worker's result is printed", async () => {
