@@ -343,7 +343,7 @@ describe("remote cache through HttpStore", () => {
     assert.equal(JSON.parse(one.out).cached, false);
     const two = await cashet(["run", "--json", join(project, "tasks.mjs#area"), "6", "7"], { env: env("cli-b", "ro-token") });
     assert.equal(two.code, 0, two.stderr);
-    assert.deepEqual({ ...JSON.parse(two.out), durationMs: 0 }, { ...JSON.parse(one.out), cached: true, durationMs: 0 });
+    assert.deepEqual({ ...JSON.parse(two.out), durationMs: 0 }, { ...JSON.parse(one.out), cached: true, durationMs: 0, reason: null });
     assert.equal(readFileSync(join(project, "calls.log"), "utf8"), "area\n", "ran on one machine only");
     const bad = await cashet(["run", "--remote", "nope", join(project, "tasks.mjs#area"), "1", "2"], { env: { CASHET_DIR: join(t.dir, "cli-c") } });
     assert.equal(bad.code, 2);
