@@ -13,6 +13,8 @@ export const tmpDir = (dir: string): string => join(dir, "tmp");
 /** Module analyses for function hashing, kept between processes (a cache: safe to delete). */
 export const analysisDir = (dir: string): string => join(dir, "cache", "analysis");
 export const indexDir = (dir: string): string => join(dir, "index");
+/** Hit and miss counts, one file per writing process, until the daemon folds them into the index. */
+export const statsDir = (dir: string): string => join(dir, "stats");
 export const levelDir = (dir: string): string => join(dir, "index", "db");
 export const daemonPidFile = (dir: string): string => join(dir, "index", "daemon.pid");
 export const daemonLogFile = (dir: string): string => join(dir, "index", "daemon.log");

@@ -6,7 +6,8 @@ import { existsSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { StoreReadOnlyError, StoreUnavailableError } from "../../errors.js";
 import { assertRefName } from "../../refs.js";
-import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store } from "../../store.js";
+import type { Claims, Index, IndexEntry, IndexStats, LogQuery, Ref, RefStorage, Store, Usage } from "../../store.js";
+import { closeUsage } from "../../usage.js";
 import type { DaemonClient } from "./client.js";
 import { ensureDir, readOnlyStore, refusedWrite, unwritable } from "./files.js";
 import type { ReadOnlyIndex } from "./readonly.js";
@@ -14,6 +15,7 @@ import { assertId } from "../../ids.js";
 import { daemonPidFile, indexDir, objectsDir, refsDir, tmpDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
 import { listRefs, readRef } from "./refs.js";
+import { foldUsage, FsUsage } from "./usage.js";
 
 export interface FsStoreOptions {
   /** Create the directory layout if it is missing (default true). */
@@ -64,8 +66,23 @@ class Daemon {
   private async readOnlyCall<T>(code: string, op: string, args: unknown[]): Promise<T> {
     const method = op.startsWith("index.") ? op.slice("index.".length) : "";
     if (!INDEX_READS.has(method)) throw readOnlyStore(this.dir, code);
-    const { index } = await (this.readOnlyIndex ??= import("./readonly.js").then((m) => m.openReadOnlyIndex(this.dir)));
+    const { index } = await this.openReadOnly();
     return (index[method as keyof Index] as (...a: unknown[]) => Promise<T>).apply(index, args);
+  }
+
+  private openReadOnly(): Promise<ReadOnlyIndex> {
+    return (this.readOnlyIndex ??= import("./readonly.js").then((m) => m.openReadOnlyIndex(this.dir)));
+  }
+
+  /**
+   * The store's hit and miss counts, the stats files folded in: by the daemon — or, on a store
+   * this process cannot write, into the private copy of the index, leaving the files as they are.
+   */
+  async usage(): Promise<Usage> {
+    if (!this.unwritable()) return this.call<Usage>("usage.read");
+    const { usage } = await this.openReadOnly();
+    await foldUsage(this.dir, usage, { remove: false });
+    return usage.read();
   }
 
   claims(): Claims {
@@ -159,6 +176,7 @@ export class FsStore implements Store {
   readonly refs: RefStorage;
   readonly claims: Claims;
   readonly index: Index;
+  readonly usage: FsUsage;
   private readonly client: Daemon;
 
   constructor(dir: string, options: FsStoreOptions = {}) {
@@ -188,6 +206,7 @@ export class FsStore implements Store {
     this.refs = new FsRefs(this.location, this.client);
     this.claims = this.client.claims();
     this.index = new DaemonIndex(this.client);
+    this.usage = new FsUsage(this.location, () => this.client.usage());
   }
 
   /** The daemon's process id and connection count (for tests and `cashet stats`). */
@@ -204,6 +223,7 @@ export class FsStore implements Store {
   }
 
   async close(): Promise<void> {
+    await closeUsage(this.usage); // one append, no daemon
     await this.client.close();
   }
 }
