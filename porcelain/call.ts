@@ -21,6 +21,8 @@ export interface Answer<T = unknown> {
   cached: boolean;
   /** Wall time of this call, in ms. */
   durationMs: number;
+  /** Run time this call did not spend, in ms: a hit's recorded duration (less what it waited for it); 0 when it ran. */
+  savedMs: number;
   /** The result, decoded when loaded (the live value when the call ran here). */
   result: ResultRef<T>;
 }
@@ -28,7 +30,7 @@ export interface Answer<T = unknown> {
 /** Runs `task` through the cache of `store`. Throws TaskError when it failed (the failed commit is recorded). */
 export async function call<T = unknown>(store: Store, task: TaskSpec, options: RunOptions = {}): Promise<Answer<T>> {
   const done = await run(store, task, options);
-  return { commit: done.commit, cached: done.cached, durationMs: done.durationMs, result: resultOf<T>(done, options.serializers) };
+  return { commit: done.commit, cached: done.cached, durationMs: done.durationMs, savedMs: done.savedMs, result: resultOf<T>(done, options.serializers) };
 }
 
 export interface RunFileOptions extends RunOptions {

@@ -8,12 +8,13 @@ import { INLINE_LIMIT, type Commit, type CommitRecord, type Json } from "../plum
 import { CorruptObjectError, InvalidInputError, TaskError, TaskTimeoutError, WaitTimeoutError } from "../plumbing/errors.js";
 import { hashArgs } from "../plumbing/hash/args.js";
 import { sha256 } from "../plumbing/ids.js";
-import { readHit } from "../plumbing/hits.js";
+import { readHit, type Hit } from "../plumbing/hits.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
+import { countHit, countMiss } from "../plumbing/usage.js";
 import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import type { Executor, RemoteRunner, TaskEntry } from "./exec/executor.js";
 
@@ -102,6 +103,8 @@ export interface RunResult {
   bytes: Buffer;
   /** The live result, when this call executed the task (no need to decode it again). */
   value?: unknown;
+  /** Run time this call did not spend: a hit's recorded duration, less what this call waited for it; 0 when it ran. */
+  savedMs: number;
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
@@ -123,12 +126,19 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
   const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
+  // Counted per function as its calls name it (`cashet stats`): one increment in memory, batched to the store.
+  const counted = { name: options.name ?? task.func.name, module: task.func.module };
+  const served = (hit: Hit): RunResult => {
+    const savedMs = Math.max(0, hit.commit.durationMs - waiting.waitedMs);
+    countHit(store, counted, savedMs);
+    return { ...hit, cached: true, durationMs: elapsed(), savedMs };
+  };
 
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
       const hit = await readHit(store, ref);
-      if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+      if (hit) return served(hit);
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
@@ -144,7 +154,8 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
       if (!commit || !bytes) throw new CorruptObjectError(done.commit, "a worker reported this run, but it cannot be read from the store");
-      return { commit, bytes, cached: done.cached, durationMs: elapsed() };
+      // Counted by the worker, which answered it; not here too.
+      return { commit, bytes, cached: done.cached, durationMs: elapsed(), savedMs: done.cached ? commit.durationMs : 0 };
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
@@ -155,10 +166,11 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     try {
       if (useCache && !options.force) {
         const hit = await readHit(store, ref); // finished between our lookup and claim
-        if (hit) return { ...hit, cached: true, durationMs: elapsed() };
+        if (hit) return served(hit);
       }
+      countMiss(store, counted); // forced, uncached and failed runs too: every call that runs
       const result = await execute(store, db, task, options, { fingerprint, argsHash, ref }, claim);
-      return { ...result, cached: false, durationMs: elapsed() };
+      return { ...result, cached: false, durationMs: elapsed(), savedMs: 0 };
     } finally {
       await claim.release();
     }
@@ -169,6 +181,8 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
 class Waiting {
   /** The earliest a failed run we waited for can date from (ms, the holder's clock), once we have waited. */
   since: number | null = null;
+  /** How long this call has waited, in all (ms): a hit it then gets saved that much less. */
+  waitedMs = 0;
   private deadline: number | null = null;
 
   constructor(
@@ -201,6 +215,7 @@ class Waiting {
       const now = await claimHolder(store.claims, fingerprint).catch(() => holder);
       throw new WaitTimeoutError(waitTimeoutMessage(options.waitTimeout!, name, now ?? holder), now ?? holder, Date.now() - start);
     } finally {
+      this.waitedMs += Date.now() - start;
       if (timer) clearTimeout(timer);
       if (typeof ended === "function") ended();
     }
