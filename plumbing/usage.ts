@@ -18,7 +18,9 @@ interface Tally {
   writing: Promise<void>;
 }
 
-const tallies = new Map<UsageStorage, Tally>();
+const tallies = new WeakMap<UsageStorage, Tally>();
+/** The stores with counts not yet written (held only until then: an unclosed store is not kept alive). */
+const pending = new Set<UsageStorage>();
 let exitHooked = false;
 
 function tallyOf(storage: UsageStorage): Tally {
@@ -54,6 +56,7 @@ function count(storage: UsageStorage, func: { name: string; module: string }, hi
   } else {
     tally.rows.set(key, { name: func.name, module: func.module, hits, misses, savedMs });
   }
+  pending.add(storage);
   if (++tally.events >= FLUSH_EVENTS) void write(storage, tally);
   else if (!tally.timer) {
     tally.timer = setTimeout(() => void write(storage, tally), FLUSH_MS);
@@ -61,8 +64,9 @@ function count(storage: UsageStorage, func: { name: string; module: string }, hi
   }
 }
 
-/** Takes the pending rows out of `tally`. */
-function take(tally: Tally): FunctionUsage[] {
+/** Takes the pending rows out of `storage`'s tally. */
+function take(storage: UsageStorage, tally: Tally): FunctionUsage[] {
+  pending.delete(storage);
   if (tally.timer) clearTimeout(tally.timer);
   tally.timer = null;
   tally.events = 0;
@@ -73,7 +77,7 @@ function take(tally: Tally): FunctionUsage[] {
 
 /** Writes the pending batch. Counts are statistics: a failed write drops them and is never the caller's error. */
 function write(storage: UsageStorage, tally: Tally): Promise<void> {
-  const rows = take(tally);
+  const rows = take(storage, tally);
   if (!rows.length) return tally.writing;
   const previous = tally.writing;
   tally.writing = (async () => {
@@ -89,30 +93,29 @@ export async function flushUsage(store: Pick<Store, "usage">): Promise<void> {
   if (tally) await write(store.usage!, tally);
 }
 
-/** Writes what this process counted for `storage`, and forgets it: the store it belongs to is closing. */
+/** Writes what this process counted for `storage`, marked final where the store can take it so: the store it belongs to is closing. */
 export async function closeUsage(storage: UsageStorage): Promise<void> {
   const tally = tallies.get(storage);
   tallies.delete(storage);
-  if (!tally) return; // nothing counted here, nothing written
-  if (storage.addSync) {
-    await tally.writing;
-    const rows = take(tally);
-    try {
-      storage.addSync(rows, true);
-    } catch {}
+  if (!storage.addSync) {
+    if (tally) await write(storage, tally);
     return;
   }
-  await write(storage, tally);
+  if (tally) await tally.writing;
+  try {
+    storage.addSync(tally ? take(storage, tally) : [], true);
+  } catch {}
 }
 
 /** At exit: every store that can add synchronously gets what this process still holds for it. */
 function flushAllSync(): void {
-  for (const [storage, tally] of tallies) {
-    const rows = take(tally);
+  for (const storage of [...pending]) {
+    const tally = tallies.get(storage);
+    const rows = tally ? take(storage, tally) : [];
+    pending.delete(storage);
     if (!storage.addSync) continue; // lost: an async store is written by its timer and its close
     try {
       storage.addSync(rows, true);
     } catch {}
   }
-  tallies.clear();
 }
