@@ -117,19 +117,26 @@ export class Client {
 
   /** Runs `fn` with `args` and per-call options. */
   async run<P extends unknown[], R>(fn: (...args: P) => R, options: CallOptions & { args?: Args<P> } = {}): Promise<ResultRef<Awaited<R>>> {
-    return (await this.answer(fn, options)).result;
+    // The call itself, not through `answer`: one async step less on every hit (≈ 1 µs of ≈ 30).
+    const { args = [] as unknown as Args<P>, ...callOptions } = options;
+    return (await call<Awaited<R>>(this.store, await functionTask(fn as AnyFn, args as readonly unknown[]), this.runOptions(callOptions))).result;
   }
 
   /** `run`'s whole answer (whether it was cached, the time it saved): what a batch's summary is made of. */
   private async answer<P extends unknown[], R>(fn: (...args: P) => R, options: CallOptions & { args?: Args<P> }): Promise<Answer<Awaited<R>>> {
     const { args = [] as unknown as Args<P>, ...callOptions } = options;
-    return call<Awaited<R>>(this.store, await functionTask(fn as AnyFn, args as readonly unknown[]), {
+    return call<Awaited<R>>(this.store, await functionTask(fn as AnyFn, args as readonly unknown[]), this.runOptions(callOptions));
+  }
+
+  /** A call's options: the client's defaults under the call's own. */
+  private runOptions(callOptions: CallOptions): RunOptions {
+    return {
       serializer: this.options.serializer,
       serializers: this.options.serializers,
       ...(this.options.executor ? { executor: this.options.executor } : {}),
       ...(this.options.waitTimeout !== undefined ? { waitTimeout: this.options.waitTimeout } : {}),
       ...callOptions,
-    });
+    };
   }
 
   /** `fn` with fixed options: `const t = client.task(fn, { tags }); await t(...args)`. */

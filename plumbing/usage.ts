@@ -11,7 +11,8 @@ const FLUSH_MS = Number(process.env.CASHET_USAGE_FLUSH_MS ?? 2_000);
 const FLUSH_EVENTS = 1_000;
 
 interface Tally {
-  rows: Map<string, FunctionUsage>;
+  /** name → module → counts: keyed by the task's own strings, whose hashes V8 keeps (a joined key would be hashed anew on every hit). */
+  rows: Map<string, Map<string, FunctionUsage>>;
   events: number;
   timer: NodeJS.Timeout | null;
   /** The batch being written, so `flush` can wait for it. */
@@ -35,32 +36,35 @@ function tallyOf(storage: UsageStorage): Tally {
   return tally;
 }
 
-/** Counts a call of `func` served from the cache of `store`, which saved `savedMs` of run time. */
-export function countHit(store: Store, func: { name: string; module: string }, savedMs: number): void {
-  if (store.usage) count(store.usage, func, 1, 0, savedMs);
+/** Counts a call of function `name` of `module` served from the cache of `store`, which saved `savedMs` of run time. */
+export function countHit(store: Store, name: string, module: string, savedMs: number): void {
+  if (store.usage) count(store.usage, name, module, 1, 0, savedMs);
 }
 
-/** Counts a call of `func` that ran (completed or failed) on `store`. */
-export function countMiss(store: Store, func: { name: string; module: string }): void {
-  if (store.usage) count(store.usage, func, 0, 1, 0);
+/** Counts a call of function `name` of `module` that ran (completed or failed) on `store`. */
+export function countMiss(store: Store, name: string, module: string): void {
+  if (store.usage) count(store.usage, name, module, 0, 1, 0);
 }
 
-function count(storage: UsageStorage, func: { name: string; module: string }, hits: number, misses: number, savedMs: number): void {
+function count(storage: UsageStorage, name: string, module: string, hits: number, misses: number, savedMs: number): void {
   const tally = tallyOf(storage);
-  const key = `${func.name}\0${func.module}`;
-  const row = tally.rows.get(key);
+  let byModule = tally.rows.get(name);
+  if (!byModule) tally.rows.set(name, (byModule = new Map()));
+  const row = byModule.get(module);
   if (row) {
     row.hits += hits;
     row.misses += misses;
     row.savedMs += savedMs;
   } else {
-    tally.rows.set(key, { name: func.name, module: func.module, hits, misses, savedMs });
+    byModule.set(module, { name, module, hits, misses, savedMs });
   }
-  pending.add(storage);
-  if (++tally.events >= FLUSH_EVENTS) void write(storage, tally);
-  else if (!tally.timer) {
+  if (tally.events++ === 0) {
+    // The first count of a batch: the batch's timer, and this store among those to write at exit.
+    pending.add(storage);
     tally.timer = setTimeout(() => void write(storage, tally), FLUSH_MS);
     tally.timer.unref(); // counting never keeps a process alive
+  } else if (tally.events >= FLUSH_EVENTS) {
+    void write(storage, tally);
   }
 }
 
@@ -70,7 +74,7 @@ function take(storage: UsageStorage, tally: Tally): FunctionUsage[] {
   if (tally.timer) clearTimeout(tally.timer);
   tally.timer = null;
   tally.events = 0;
-  const rows = [...tally.rows.values()];
+  const rows = [...tally.rows.values()].flatMap((byModule) => [...byModule.values()]);
   tally.rows = new Map();
   return rows;
 }

@@ -125,20 +125,14 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const ref = fingerprintRef(fingerprint);
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
-  const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
-  // Counted per function as its calls name it (`cashet stats`): one increment in memory, batched to the store.
-  const counted = { name: options.name ?? task.func.name, module: task.func.module };
-  const served = (hit: Hit): RunResult => {
-    const savedMs = Math.max(0, hit.commit.durationMs - waiting.waitedMs);
-    countHit(store, counted, savedMs);
-    return { ...hit, cached: true, durationMs: elapsed(), savedMs };
-  };
+  const name = options.name ?? task.func.name;
+  const waiting = new Waiting(store, fingerprint, name, options);
 
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
       const hit = await readHit(store, ref);
-      if (hit) return served(hit);
+      if (hit) return served(store, hit, name, task.func.module, waiting.waitedMs, elapsed());
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
@@ -166,15 +160,27 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     try {
       if (useCache && !options.force) {
         const hit = await readHit(store, ref); // finished between our lookup and claim
-        if (hit) return served(hit);
+        if (hit) return served(store, hit, name, task.func.module, waiting.waitedMs, elapsed());
       }
-      countMiss(store, counted); // forced, uncached and failed runs too: every call that runs
+      countMiss(store, name, task.func.module); // forced, uncached and failed runs too: every call that runs
       const result = await execute(store, db, task, options, { fingerprint, argsHash, ref }, claim);
       return { ...result, cached: false, durationMs: elapsed(), savedMs: 0 };
     } finally {
       await claim.release();
     }
   }
+}
+
+/**
+ * A hit's answer, counted for `cashet stats` (one increment in memory, batched to the store) under
+ * the name the call records and its module, with the run time it saved: the commit's recorded
+ * duration, less what this call waited for it. A plain function and object: this is every hit's
+ * path (a closure and a spread here cost ≈ 1 µs of a ≈ 30 µs in-process hit).
+ */
+function served(store: Store, hit: Hit, name: string, module: string, waitedMs: number, durationMs: number): RunResult {
+  const savedMs = Math.max(0, hit.commit.durationMs - waitedMs);
+  countHit(store, name, module, savedMs);
+  return { commit: hit.commit, bytes: hit.bytes, cached: true, durationMs, savedMs };
 }
 
 /** A call's waits for other runners of the same call: their limit, what they report, what they waited for. */

@@ -28,15 +28,15 @@ function recording(sync: boolean): { store: Store; batches: FunctionUsage[][]; f
   return out;
 }
 
-const f = { name: "train", module: "m.ts" };
-const g = { name: "train", module: "other.ts" };
+const f = ["train", "m.ts"] as const;
+const g = ["train", "other.ts"] as const;
 
 test("counting writes nothing at once; one batch later holds the sums per function (name and module)", async () => {
   const r = recording(false);
-  countHit(r.store, f, 10);
-  countHit(r.store, f, 2.5);
-  countMiss(r.store, f);
-  countMiss(r.store, g);
+  countHit(r.store, ...f, 10);
+  countHit(r.store, ...f, 2.5);
+  countMiss(r.store, ...f);
+  countMiss(r.store, ...g);
   assert.equal(r.batches.length, 0);
   await flushUsage(r.store);
   assert.deepEqual(r.batches, [
@@ -52,10 +52,10 @@ test("counting writes nothing at once; one batch later holds the sums per functi
 
 test("a batch goes out on its own a moment after the first count, and after 1000 counts at once", async () => {
   const r = recording(false);
-  countHit(r.store, f, 1);
+  countHit(r.store, ...f, 1);
   await new Promise((res) => setTimeout(res, 250));
   assert.equal(r.batches.length, 1, "the timer wrote it");
-  for (let i = 0; i < 1000; i++) countHit(r.store, f, 1);
+  for (let i = 0; i < 1000; i++) countHit(r.store, ...f, 1);
   await new Promise((res) => setImmediate(res));
   assert.equal(r.batches.length, 2, "the 1000th count wrote it");
   assert.equal(r.batches[1]![0]!.hits, 1000);
@@ -64,7 +64,7 @@ test("a batch goes out on its own a moment after the first count, and after 1000
 
 test("closing the store writes what is left, synchronously where the store can, marked final", async () => {
   const r = recording(true);
-  countMiss(r.store, f);
+  countMiss(r.store, ...f);
   await closeUsage(r.store.usage!);
   assert.deepEqual(r.batches, [[{ name: "train", module: "m.ts", hits: 0, misses: 1, savedMs: 0 }]]);
   assert.equal(r.finals, 1);
@@ -72,7 +72,7 @@ test("closing the store writes what is left, synchronously where the store can, 
 
 test("a store without a usage part counts nothing", async () => {
   const store = {} as Store;
-  countHit(store, f, 1);
+  countHit(store, ...f, 1);
   await flushUsage(store);
 });
 
@@ -81,8 +81,8 @@ test("at exit, what a process still holds goes out synchronously; an async-only 
     const { countHit, countMiss } = await import(${JSON.stringify(fileURLToPath(new URL("../../plumbing/usage.js", import.meta.url)))});
     const store = (sync) => ({ usage: { add: async () => console.log("async add"), read: async () => null,
       ...(sync ? { addSync: (b, final) => console.log("sync", JSON.stringify(b), final) } : {}) } });
-    countHit(store(true), { name: "f", module: "m" }, 3);
-    countMiss(store(false), { name: "g", module: "m" });
+    countHit(store(true), "f", "m", 3);
+    countMiss(store(false), "g", "m");
     process.exit(0);`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);

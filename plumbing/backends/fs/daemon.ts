@@ -17,7 +17,7 @@ import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from 
 import { readMessages, send, type Request } from "./protocol.js";
 import { RefWriter } from "./refs.js";
 import { StrayCommits, sweepDeadWriters, TEMP_QUIET_MS } from "./recover.js";
-import { foldUsage } from "./usage.js";
+import { foldUsage } from "./usage-fold.js";
 
 const dir = process.argv[2];
 if (!dir) {

@@ -4,17 +4,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { statsDir } from "../../../../plumbing/backends/fs/layout.js";
+import { statsDir, statsHost } from "../../../../plumbing/backends/fs/layout.js";
 import { FsStore } from "../../../../plumbing/backends/fs/store.js";
 import type { FunctionUsage } from "../../../../plumbing/store.js";
 import { tempDir } from "../../../helpers/fixtures.js";
 
 process.env.CASHET_DAEMON_IDLE_MS ??= "3000";
-const HOST = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
+const HOST = statsHost();
 const row = (hits: number, misses = 0, savedMs = 0): FunctionUsage => ({ name: "train", module: "m.ts", hits, misses, savedMs });
 const line = (...rows: FunctionUsage[]): string => `${JSON.stringify({ at: Date.now(), rows })}\n`;
 

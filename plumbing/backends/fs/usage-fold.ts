@@ -1,61 +1,15 @@
-// Hit and miss counts on an fs store. A hit touches only files, and must not start talking to
-// the daemon, so each process appends its batches (one JSON line each) to a file of its own,
-// `stats/<host>-<pid>-<random>.log` — a synchronous append, possible even in an `exit` handler —
-// and renames it `.done` when it is finished with the store. The daemon folds the files into the
-// LevelDB counts (./usage.ts in plumbing/index) when asked for them, every few seconds while it
-// runs, and at start and exit; a folded file is removed once its writer is done or gone.
-import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
-import { hostname } from "node:os";
+// Folding the fs store's stats files into its index. Each process appends its batches of call
+// counts to a file of its own (`FsUsage` in ./store.ts: a hit never talks to the daemon); the
+// daemon folds the files into the LevelDB counts (plumbing/index/usage.ts) when they are asked
+// for, at its start, every few seconds while it runs and before it exits, and removes a file once
+// its writer is done or gone. Loaded by the daemon, and by a reader of a store it cannot write.
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { UsageDb } from "../../index/usage.js";
-import type { FunctionUsage, Usage, UsageStorage } from "../../store.js";
-import { statsDir } from "./layout.js";
-
-/** This host as stats file names spell it: `-` and word characters only. */
-const HOST = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
-const STATS_FILE = /^(.+)-(\d+)-[0-9a-f]{8}\.(log|done)$/;
+import type { FunctionUsage } from "../../store.js";
+import { STATS_FILE, statsDir, statsHost } from "./layout.js";
 /** A stats file of another host's process (a store on a shared mount) is presumed finished when untouched this long. */
 const FOREIGN_FILE_MS = 7 * 24 * 3600_000;
-
-/** One process's counts on the store at `dir`: appended to its own file; read through the daemon (`read`). */
-export class FsUsage implements UsageStorage {
-  /** The name of this process's current file (without extension), once it wrote one. */
-  private file: string | null = null;
-
-  constructor(
-    private readonly dir: string,
-    private readonly reader: () => Promise<Usage>,
-  ) {}
-
-  async add(batch: FunctionUsage[]): Promise<void> {
-    this.addSync(batch);
-  }
-
-  addSync(batch: FunctionUsage[], final = false): void {
-    if (batch.length) {
-      this.file ??= `${HOST}-${process.pid}-${randomBytes(4).toString("hex")}`;
-      const line = `${JSON.stringify({ at: Date.now(), rows: batch })}\n`;
-      const path = join(statsDir(this.dir), `${this.file}.log`);
-      try {
-        appendFileSync(path, line);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        mkdirSync(statsDir(this.dir), { recursive: true });
-        appendFileSync(path, line);
-      }
-    }
-    if (final && this.file) {
-      // Done with it: the daemon may remove it once folded. Counts added later start a new file.
-      renameSync(join(statsDir(this.dir), `${this.file}.log`), join(statsDir(this.dir), `${this.file}.done`));
-      this.file = null;
-    }
-  }
-
-  read(): Promise<Usage> {
-    return this.reader();
-  }
-}
 
 /**
  * Folds every stats file of the store at `dir` into `db`: the complete lines not yet folded,
@@ -133,7 +87,7 @@ function parseLines(bytes: Buffer): { rows: FunctionUsage[]; at: number | null }
 }
 
 function writerGone(host: string, pid: number, mtime: number): boolean {
-  if (host !== HOST) return Date.now() - mtime > FOREIGN_FILE_MS;
+  if (host !== statsHost()) return Date.now() - mtime > FOREIGN_FILE_MS;
   try {
     process.kill(pid, 0);
     return false;
