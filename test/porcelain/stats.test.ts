@@ -47,6 +47,9 @@ describe("stats on the memory store", () => {
         ],
         "most time saved first",
       );
+      await client.clear({ all: true });
+      const cleared = await client.stats();
+      assert.deepEqual([cleared.totalCommits, cleared.hits, cleared.misses], [0, 2, 2], "clear empties the cache, not its history");
     } finally {
       await client.close();
     }
