@@ -15,13 +15,14 @@ export function formatTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** 4.2 → "4.2 ms", 1234 → "1.23 s", 200000 → "3m 20s", 7_300_000 → "2h 1m". */
+/** 4.2 → "4.2 ms", 1234 → "1.23 s", 200000 → "3m 20s", 7_300_000 → "2h 1m", 183_600_000 → "2d 3h". */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms < 10 ? Number(ms.toFixed(1)) : Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(2)} s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${Math.floor(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
 /** {a: "1", b: "2"} → "a=1 b=2". */

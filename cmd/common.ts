@@ -216,6 +216,11 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** 1234567 → "1,234,567". */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
 /** Splits `path/to/file.ts#name` (the last # separates; no # means the default export). */
 export function splitTarget(target: string): { file: string; exportName: string } {
   const hash = target.lastIndexOf("#");

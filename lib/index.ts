@@ -3,7 +3,8 @@
 export { Client, type ClientOptions, type CallOptions, type Args } from "./client.js";
 export { ResultRef } from "../porcelain/result-ref.js";
 export { TaskRef, isTaskRef, type TaskKey } from "./task-ref.js";
-export type { BatchEntry, BatchResults, SubmitManyOptions, TagFilter, ClientLogOptions } from "./client.js";
+export type { BatchEntry, BatchResults, Summarized, SubmitManyOptions, TagFilter, ClientLogOptions } from "./client.js";
+export type { BatchSummary } from "../porcelain/submit-many.js";
 export type { CommitDiff } from "../porcelain/diff.js";
 export type { Explanation, ExplainedCommit, Difference, DifferenceKind } from "../porcelain/explain.js";
 export type { ClearOptions, ClearResult } from "../porcelain/clear.js";
@@ -44,6 +45,10 @@ export type {
   IndexEntry,
   IndexStats,
   LogQuery,
+  UsageStorage,
+  UsageCounts,
+  FunctionUsage,
+  Usage,
 } from "../plumbing/store.js";
 export { ObjectDb, type ObjectRead, type ObjectKind, type PutResult } from "../plumbing/objects.js";
 export { INLINE_LIMIT, encodeCommit, type Commit, type CommitRecord, type CommitStatus } from "../plumbing/commit.js";

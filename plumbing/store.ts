@@ -170,6 +170,48 @@ export interface Index {
   reindex(): Promise<{ commits: number; blobs: number }>;
 }
 
+/** One function's call counts. */
+export interface UsageCounts {
+  /** Calls served from the cache. */
+  hits: number;
+  /** Calls that ran (completed or failed). */
+  misses: number;
+  /** Run time the hits did not spend: the recorded duration of each commit served (ms). */
+  savedMs: number;
+}
+
+/** A function's counts: by the name its calls record (the `name` option, else the function's own) and its module. */
+export interface FunctionUsage extends UsageCounts {
+  name: string;
+  module: string;
+}
+
+/** Every function's counts, summed over every process that recorded any. */
+export interface Usage {
+  /** One row per function (name and module), in no particular order. */
+  functions: FunctionUsage[];
+  /** When the first count was recorded (ms since epoch), or null when none was. */
+  since: number | null;
+}
+
+/**
+ * Hit and miss counts per function. Processes add them in batches (plumbing/usage.ts holds them
+ * in memory and adds them every few seconds and at exit), so a cache hit never waits for this
+ * part; `read` sums what every process added. Optional: a store without it counts nothing.
+ */
+export interface UsageStorage {
+  /** Adds a batch of counts to what is recorded. */
+  add(batch: FunctionUsage[]): Promise<void>;
+  /**
+   * Optional: `add`, done synchronously — the only kind of work left to a process in its `exit`
+   * event. `final`: this process adds nothing more through this object; the store may fold and
+   * drop what it wrote once read.
+   */
+  addSync?(batch: FunctionUsage[], final?: boolean): void;
+  /** Every function's summed counts. */
+  read(): Promise<Usage>;
+}
+
 /** A store: objects, refs, claims and the index behind one location. */
 export interface Store {
   /** "fs", "memory", "redis", "http". */
@@ -186,5 +228,8 @@ export interface Store {
    * For stores behind a network; callers verify everything it returns.
    */
   readHit?(ref: string): Promise<{ id: string; commit: Uint8Array | null; blob: Uint8Array | null } | null>;
+  /** Optional: hit and miss counts per function (`cashet stats`). Without it, calls are not counted. */
+  readonly usage?: UsageStorage;
+  /** Closes the store; counts this process still holds for it are added first. */
   close(): Promise<void>;
 }

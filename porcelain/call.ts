@@ -22,6 +22,8 @@ export interface Answer<T = unknown> {
   cached: boolean;
   /** Wall time of this call, in ms. */
   durationMs: number;
+  /** Run time this call did not spend, in ms: a hit's recorded duration (less what it waited for it); 0 when it ran. */
+  savedMs: number;
   /** The result, decoded when loaded (the live value when the call ran here). */
   result: ResultRef<T>;
   /** Why it missed, when RunOptions.explain asked and it ran. */
@@ -35,6 +37,7 @@ export async function call<T = unknown>(store: Store, task: TaskSpec, options: R
     commit: done.commit,
     cached: done.cached,
     durationMs: done.durationMs,
+    savedMs: done.savedMs,
     result: resultOf<T>(done, options.serializers),
     ...(done.explanation ? { explanation: done.explanation } : {}),
   };

@@ -9,13 +9,14 @@ import { CorruptObjectError, InvalidInputError, TaskError, TaskTimeoutError, Wai
 import { hashArgs, type HashArgsOptions } from "../plumbing/hash/args.js";
 import type { ArgsTree } from "../plumbing/hash/args-tree.js";
 import { sha256 } from "../plumbing/ids.js";
-import { readHit } from "../plumbing/hits.js";
+import { readHit, type Hit } from "../plumbing/hits.js";
 import { projectRoot } from "../plumbing/observed.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
 import { defaultSerializerFor, serializerByName, v8Serializer, type Serializer } from "../plumbing/serializers.js";
 import type { ClaimHandle, ClaimInfo, Store } from "../plumbing/store.js";
+import { countHit, countMiss } from "../plumbing/usage.js";
 import { checkSeconds, checkTags, wholeNumber } from "../plumbing/validate.js";
 import type { Executor, RemoteRunner, TaskEntry } from "./exec/executor.js";
 import type { Explanation } from "./explain.js";
@@ -118,6 +119,8 @@ export interface RunResult {
   value?: unknown;
   /** Why it missed, when RunOptions.explain asked and it ran. */
   explanation?: Explanation;
+  /** Run time this call did not spend: a hit's recorded duration, less what this call waited for it; 0 when it ran. */
+  savedMs: number;
 }
 
 const FINGERPRINT_FORMAT = "cashet-fp-1";
@@ -139,14 +142,15 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const ref = fingerprintRef(fingerprint);
   const elapsed = (): number => performance.now() - started;
   const calledAt = Date.now();
-  const waiting = new Waiting(store, fingerprint, options.name ?? task.func.name, options);
+  const name = options.name ?? task.func.name;
+  const waiting = new Waiting(store, fingerprint, name, options);
   const root = projectRoot(task.file); // what the commit's observed paths are relative to
 
   for (;;) {
     options.signal?.throwIfAborted();
     if (useCache && !options.force) {
       const hit = await readHit(store, ref, { root });
-      if (hit) return passObserved({ ...hit, cached: true, durationMs: elapsed() }, root);
+      if (hit) return passObserved(served(store, hit, name, task.func.module, waiting.waitedMs, elapsed()), root);
       // The run we waited for failed: that failure is our answer too, as its result would have been.
       if (waiting.since !== null) await throwFailureSince(store, db, fingerprint, waiting.since);
     }
@@ -163,7 +167,8 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       const commit = await db.getCommit(done.commit);
       const bytes = commit?.output ? await db.getBlob(commit.output.hash, commit) : null;
       if (!commit || !bytes) throw new CorruptObjectError(done.commit, "a worker reported this run, but it cannot be read from the store");
-      return passObserved({ commit, bytes, cached: done.cached, durationMs: elapsed(), ...(done.cached ? {} : why) }, root);
+      // Counted by the worker, which answered it; not here too.
+      return passObserved({ commit, bytes, cached: done.cached, durationMs: elapsed(), savedMs: done.cached ? commit.durationMs : 0, ...(done.cached ? {} : why) }, root);
     }
     const claim = await store.claims.tryAcquire(fingerprint);
     if (!claim) {
@@ -174,12 +179,13 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
     try {
       if (useCache && !options.force) {
         const hit = await readHit(store, ref, { root }); // finished between our lookup and claim
-        if (hit) return passObserved({ ...hit, cached: true, durationMs: elapsed() }, root);
+        if (hit) return passObserved(served(store, hit, name, task.func.module, waiting.waitedMs, elapsed()), root);
       }
       const tree = await treeOf(task.args, hashOptions);
       const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree }) : {};
+      countMiss(store, name, task.func.module); // forced, uncached and failed runs too: every call that runs
       const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree, root }, claim);
-      return passObserved({ ...result, cached: false, durationMs: elapsed(), ...why }, root);
+      return passObserved({ ...result, cached: false, durationMs: elapsed(), savedMs: 0, ...why }, root);
     } finally {
       await claim.release();
     }
@@ -210,10 +216,24 @@ function passObserved<R extends { commit: Commit }>(result: R, root: string): R 
   return result;
 }
 
+/**
+ * A hit's answer, counted for `cashet stats` (one increment in memory, batched to the store) under
+ * the name the call records and its module, with the run time it saved: the commit's recorded
+ * duration, less what this call waited for it. A plain function and object: this is every hit's
+ * path (a closure and a spread here cost ≈ 1 µs of a ≈ 30 µs in-process hit).
+ */
+function served(store: Store, hit: Hit, name: string, module: string, waitedMs: number, durationMs: number): RunResult {
+  const savedMs = Math.max(0, hit.commit.durationMs - waitedMs);
+  countHit(store, name, module, savedMs);
+  return { commit: hit.commit, bytes: hit.bytes, cached: true, durationMs, savedMs };
+}
+
 /** A call's waits for other runners of the same call: their limit, what they report, what they waited for. */
 class Waiting {
   /** The earliest a failed run we waited for can date from (ms, the holder's clock), once we have waited. */
   since: number | null = null;
+  /** How long this call has waited, in all (ms): a hit it then gets saved that much less. */
+  waitedMs = 0;
   private deadline: number | null = null;
 
   constructor(
@@ -246,6 +266,7 @@ class Waiting {
       const now = await claimHolder(store.claims, fingerprint).catch(() => holder);
       throw new WaitTimeoutError(waitTimeoutMessage(options.waitTimeout!, name, now ?? holder), now ?? holder, Date.now() - start);
     } finally {
+      this.waitedMs += Date.now() - start;
       if (timer) clearTimeout(timer);
       if (typeof ended === "function") ended();
     }

@@ -5,6 +5,27 @@
 import { InvalidInputError } from "../plumbing/errors.js";
 import { wholeNumber } from "../plumbing/validate.js";
 
+/** What a batch did: tasks answered from the cache, tasks that ran, and the run time the cached ones did not spend (ms). */
+export interface BatchSummary {
+  cached: number;
+  ran: number;
+  savedMs: number;
+}
+
+/** The summary of a batch's answers (each cached or not, with the time it saved). */
+export function batchSummary(answers: ReadonlyArray<{ cached: boolean; savedMs: number }>): BatchSummary {
+  const summary: BatchSummary = { cached: 0, ran: 0, savedMs: 0 };
+  for (const a of answers) {
+    if (a.cached) {
+      summary.cached++;
+      summary.savedMs += a.savedMs;
+    } else {
+      summary.ran++;
+    }
+  }
+  return summary;
+}
+
 /** Which task of the batch a placeholder names: its index (list form) or its key (record form). */
 export type BatchKey = number | string;
 

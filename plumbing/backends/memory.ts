@@ -2,10 +2,12 @@
 import { MemoryLevel } from "memory-level";
 import { LocalClaims } from "../claims.js";
 import { IndexDb, type KvDb } from "../index/db.js";
+import { UsageDb } from "../index/usage.js";
 import { assertId } from "../ids.js";
 import { ObjectDb } from "../objects.js";
 import { assertRefName } from "../refs.js";
 import type { ObjectStorage, ObjectWriter, Ref, RefStorage, Store, StoredObject } from "../store.js";
+import { closeUsage } from "../usage.js";
 
 class MemoryObjects implements ObjectStorage {
   private readonly objects = new Map<string, Uint8Array>();
@@ -88,13 +90,17 @@ export class MemoryStore implements Store {
   readonly refs = new MemoryRefs();
   readonly claims = new LocalClaims();
   readonly index: IndexDb;
+  /** Hit and miss counts, beside the index. */
+  readonly usage: UsageDb;
   private readonly db = new MemoryLevel<string, string>();
 
   constructor() {
     this.index = new IndexDb(this.db as unknown as KvDb, new ObjectDb(this.objects));
+    this.usage = new UsageDb(this.db as unknown as KvDb);
   }
 
   async close(): Promise<void> {
+    await closeUsage(this.usage);
     await this.db.close();
   }
 }

@@ -36,6 +36,8 @@ export class RemoteCachedStore implements Store {
   readonly refs: RefStorage;
   readonly claims: Claims;
   readonly index: Store["index"];
+  /** The local store's counts: a call is counted where it was answered, never on the server too. */
+  readonly usage: Store["usage"];
   private readonly warned = new Set<string>();
   private readonly misses = new Map<string, number>();
   private readOnly = false;
@@ -48,6 +50,7 @@ export class RemoteCachedStore implements Store {
     this.kind = `${local.kind}+http`;
     this.location = `${local.location} (remote ${remote.location})`;
     this.index = local.index;
+    this.usage = local.usage;
     this.objects = new ReadThroughObjects(local.objects, (id) => this.pullObject(id));
     this.refs = new ReadThroughRefs(local.refs, (name) => this.pullRef(name));
     this.claims = new WriteThroughClaims(local, (id, ref) => this.push(id, ref));

@@ -5,6 +5,7 @@
 import { commitBlobs, type Commit } from "../commit.js";
 import { storedKind, type ObjectDb } from "../objects.js";
 import type { Index, IndexEntry, IndexStats, LogQuery } from "../store.js";
+import { USAGE_KEY_PREFIX } from "./usage.js";
 
 /*
  * Key layout (all keys are utf8 strings; "·" below is the separator \x00):
@@ -20,6 +21,8 @@ import type { Index, IndexEntry, IndexStats, LogQuery } from "../store.js";
  *   a·<commit>                    → last access, ms since epoch
  *   n·<counter>                   → number (see IndexStats)
  *   m·version                     → index format version; absent means "rebuild me"
+ * Keys starting with "u" are the usage counts (./usage.ts): not derived from the objects, so
+ * `reindex` keeps them.
  */
 const SEP = "\x00";
 const END = "\uffff";
@@ -34,7 +37,8 @@ export interface KvDb {
   put(key: string, value: string): Promise<void>;
   batch(ops: Op[]): Promise<void>;
   keys(options: { gte?: string; lt?: string; lte?: string; reverse?: boolean; limit?: number }): KeyIterator;
-  clear(): Promise<void>;
+  /** Deletes the keys in a range (all when none is given). */
+  clear(range?: { gte?: string; lt?: string }): Promise<void>;
 }
 
 export interface KeyIterator {
@@ -234,7 +238,9 @@ export class IndexDb implements Index {
 
   reindex(): Promise<{ commits: number; blobs: number }> {
     return this.serial(async () => {
-      await this.db.clear();
+      // Everything but the usage counts (keys starting with "u"), which no object could give back.
+      await this.db.clear({ lt: USAGE_KEY_PREFIX });
+      await this.db.clear({ gte: String.fromCharCode(USAGE_KEY_PREFIX.charCodeAt(0) + 1) });
       this.counters = blank();
       let ops: Op[] = [];
       let delta = blank();

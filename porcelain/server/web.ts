@@ -103,6 +103,7 @@ export function webRoutes(router: Router, store: Store): void {
       ["stored objects", `${s.storedObjects}, ${bytes(s.diskBytes)}`],
       ["blob objects", `${s.blobObjects}, ${bytes(s.blobBytes)}`],
       ["inline blobs", `${s.inlineObjects}, ${bytes(s.inlineBytes)}`],
+      ["calls", s.countedSince === null ? "none counted yet" : `${s.hits} hits, ${s.misses} misses, ${(s.savedMs / 1000).toFixed(1)} s saved (since ${s.countedSince})`],
     ];
     return layout("stats", html`<table>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table>`);
   });

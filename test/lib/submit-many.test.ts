@@ -216,6 +216,45 @@ describe("submitMany and map on the memory store", () => {
   });
 });
 
+describe("a batch's summary: what was cached, what ran, the time saved", () => {
+  const store = new MemoryStore();
+  const client = new Client({ store, maxWorkers: 4 });
+  after(() => client.close());
+
+  test("a batch of 3 cached and 2 new tasks says { cached: 3, ran: 2 }, and the saved time is the cached runs' recorded durations", async () => {
+    const first = await client.submitMany([[scale, [1, 7]], [scale, [2, 7]], [scale, [3, 7]]]);
+    assert.deepEqual(first.summary, { cached: 0, ran: 3, savedMs: 0 });
+    const recorded = await Promise.all(first.map(async (r) => (await client.show(r.commit)).durationMs));
+    const batch = await client.submitMany([[scale, [1, 7]], [scale, [2, 7]], [scale, [3, 7]], [scale, [4, 7]], [scale, [5, 7]]]);
+    assert.deepEqual({ ...batch.summary, savedMs: undefined }, { cached: 3, ran: 2, savedMs: undefined });
+    assert.ok(Math.abs(batch.summary.savedMs - recorded.reduce((a, b) => a + b, 0)) < 1e-6, `${batch.summary.savedMs} vs ${recorded}`);
+  });
+
+  test("map has the same summary; the record form too; the summary is not one of the results", async () => {
+    await client.map(square, [11, 12]);
+    const mapped = await client.map(square, [11, 12, 13]);
+    assert.deepEqual([mapped.summary.cached, mapped.summary.ran], [2, 1]);
+    assert.equal(Object.keys(mapped).length, 3, "not enumerable");
+    assert.equal(JSON.stringify(Object.keys(mapped)), JSON.stringify(["0", "1", "2"]));
+    const record = await client.submitMany({ a: [square, [11]], b: [square, [14]] });
+    assert.deepEqual([record.summary.cached, record.summary.ran], [1, 1]);
+    assert.deepEqual(Object.keys(record), ["a", "b"]);
+  });
+
+  test("a record batch with a task named summary keeps its task; its type has no summary", async () => {
+    const batch = await client.submitMany({ summary: [square, [21]], other: [square, [22]] });
+    assert.equal(await batch.summary.load(), 441);
+    // @ts-expect-error the task named "summary" is a ResultRef, not a BatchSummary: it has no `ran`
+    assert.equal(batch.summary.ran, undefined);
+  });
+
+  test("a call that waited for another runner of the same call is cached, and saved the run's time less the wait", async () => {
+    const batch = await client.submitMany([[busy, ["same", 150]], [busy, ["same", 150]]]);
+    assert.deepEqual([batch.summary.cached, batch.summary.ran], [1, 1]);
+    assert.ok(batch.summary.savedMs < 100, `waited most of the run, so saved little: ${batch.summary.savedMs}`);
+  });
+});
+
 describe("submitMany on the fs store", () => {
   const t = tempDir();
   const store = new FsStore(join(t.dir, "store"));

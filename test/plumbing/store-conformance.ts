@@ -302,6 +302,24 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.claims.waitRelease(key);
     }));
 
+    test("usage (where the store counts calls): batches add up per function, say since when, and outlive a reindex", withStore(async (store) => {
+      if (!store.usage) return;
+      assert.deepEqual(await store.usage.read(), { functions: [], since: null });
+      const before = Date.now();
+      await store.usage.add([
+        { name: "train", module: "m.ts", hits: 2, misses: 1, savedMs: 10.5 },
+        { name: "train", module: "n.ts", hits: 0, misses: 1, savedMs: 0 },
+      ]);
+      await store.usage.add([{ name: "train", module: "m.ts", hits: 1, misses: 0, savedMs: 4 }]);
+      await store.index.reindex();
+      const usage = await store.usage.read();
+      assert.deepEqual(usage.functions.sort((a, b) => a.module.localeCompare(b.module)), [
+        { name: "train", module: "m.ts", hits: 3, misses: 1, savedMs: 14.5 },
+        { name: "train", module: "n.ts", hits: 0, misses: 1, savedMs: 0 },
+      ]);
+      assert.ok(usage.since !== null && usage.since >= before - 5 && usage.since <= Date.now(), String(usage.since));
+    }));
+
     test("touch records a use: the access time moves forward", withStore(async (store, db) => {
       const put = await db.putBlob(Buffer.from("used"));
       const first = (await store.objects.accessedAt(put.id))!;

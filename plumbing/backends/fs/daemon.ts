@@ -9,6 +9,7 @@ import { ClassicLevel } from "classic-level";
 import { ClaimTable } from "../../claims.js";
 import type { ErrorCode } from "../../errors.js";
 import { IndexDb, type KvDb } from "../../index/db.js";
+import { UsageDb } from "../../index/usage.js";
 import { ObjectDb } from "../../objects.js";
 import { publishRun } from "../../publish.js";
 import { FsObjects } from "./objects.js";
@@ -16,6 +17,7 @@ import { daemonAddress, daemonLogFile, daemonPidFile, indexDir, levelDir } from 
 import { readMessages, send, type Request } from "./protocol.js";
 import { RefWriter } from "./refs.js";
 import { StrayCommits, sweepDeadWriters, TEMP_QUIET_MS } from "./recover.js";
+import { foldUsage } from "./usage-fold.js";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -90,11 +92,18 @@ async function main(): Promise<void> {
   const index = new IndexDb(level as unknown as KvDb, objects);
   const refs = new RefWriter(dir!);
   const claims = new ClaimTable();
+  const usage = new UsageDb(level as unknown as KvDb);
 
   if (!(await index.isCurrent())) {
     const { commits, blobs } = await index.reindex();
     log(`index rebuilt from objects: ${commits} commits, ${blobs} blobs`);
   }
+  // The processes' stats files, folded into the counts one fold at a time: when the counts are
+  // read, at start, with each sweep and before we exit.
+  let folding: Promise<void> = Promise.resolve();
+  const fold = (): Promise<void> =>
+    (folding = folding.then(() => foldUsage(dir!, usage, { remove: true })).catch((err: Error) => log(`folding stats files failed: ${err.message}`)));
+  void fold();
 
   const connections = new Set<Socket>();
   let idleTimer: NodeJS.Timeout | undefined;
@@ -109,7 +118,7 @@ async function main(): Promise<void> {
     const removed = await sweepDeadWriters(dir!).catch(() => []);
     if (removed.length) log(`removed ${removed.length} temp file(s) of dead writers`);
   };
-  const sweeper = setInterval(() => void sweep(), TEMP_QUIET_MS);
+  const sweeper = setInterval(() => void sweep().then(fold), TEMP_QUIET_MS);
   sweeper.unref();
   // Commits stored by runs that died before the index heard of them: a claim holder SIGKILLed
   // between storing its commit and completing, perhaps while no daemon ran. Looked for after an
@@ -152,6 +161,10 @@ async function main(): Promise<void> {
     "index.touch": (_c, id: string, at: number) => index.touch(id, Number(at)),
     "index.stats": () => index.stats(),
     "index.reindex": () => index.reindex(),
+    "usage.read": async () => {
+      await fold();
+      return usage.read();
+    },
     "ref.update": (_c, name: string, next: string | null, hasExpected: boolean, expected: string | null) =>
       refs.update(name, next, hasExpected ? expected : undefined),
     "claim.acquire": async (c, key: string, token: string, reclaim: boolean) => {
@@ -239,6 +252,7 @@ async function main(): Promise<void> {
     clearInterval(sweeper);
     strays.stop();
     await sweep();
+    await fold();
     // The pid file goes first, and only if it is ours: once the LevelDB lock is released a
     // successor may start and write its own, which must survive us.
     try {

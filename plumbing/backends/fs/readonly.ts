@@ -6,6 +6,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IndexDb, type KvDb } from "../../index/db.js";
+import { UsageDb } from "../../index/usage.js";
 import { ObjectDb } from "../../objects.js";
 import { levelDir } from "./layout.js";
 import { FsObjects } from "./objects.js";
@@ -13,6 +14,8 @@ import { FsObjects } from "./objects.js";
 /** An index opened for reading only, and how to let go of it. */
 export interface ReadOnlyIndex {
   index: IndexDb;
+  /** The copy's usage counts, for the stats files to be folded into (never the store's own). */
+  usage: UsageDb;
   close(): Promise<void>;
 }
 
@@ -61,5 +64,5 @@ export async function openReadOnlyIndex(dir: string): Promise<ReadOnlyIndex> {
     await close();
     throw err;
   }
-  return { index, close };
+  return { index, usage: new UsageDb(level as unknown as KvDb), close };
 }

@@ -41,6 +41,12 @@ export class RedisKeys {
   counters = (): string => `${this.prefix}ix:n`;
   /** Hash: commit id → last access the index recorded (ms). */
   lastAccess = (): string => `${this.prefix}ix:a`;
+  /** Hashes: `<name>␀<module>` → that function's hits, misses and saved ms (the usage counts; not index keys, so reindex keeps them). */
+  usageHits = (): string => `${this.prefix}use:h`;
+  usageMisses = (): string => `${this.prefix}use:m`;
+  usageSaved = (): string => `${this.prefix}use:s`;
+  /** String: when the first count was added (ms). */
+  usageSince = (): string => `${this.prefix}use:since`;
   /** Every index key, to drop them all (reindex). */
   indexPattern = (): string => `${this.prefix}ix:*`;
 }

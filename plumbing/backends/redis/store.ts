@@ -15,6 +15,8 @@ import { Heartbeat } from "./heartbeat.js";
 import { RedisIndex } from "./index.js";
 import { RedisKeys } from "./keys.js";
 import { SCRIPTS, type ScriptedRedis } from "./scripts.js";
+import { RedisUsage } from "./usage.js";
+import { closeUsage } from "../../usage.js";
 
 export interface RedisStoreOptions {
   /** Prepended to every key (default `$CASHET_REDIS_PREFIX`, else `cashet:`): two caches can share one Redis. */
@@ -42,6 +44,7 @@ export class RedisStore implements Store {
   readonly refs: RedisRefs;
   readonly claims: RedisClaims;
   readonly index: RedisIndex;
+  readonly usage: RedisUsage;
   readonly keys: RedisKeys;
   private readonly redis: ScriptedRedis;
 
@@ -68,6 +71,7 @@ export class RedisStore implements Store {
     this.objects = new RedisObjects(this.redis, this.keys);
     this.refs = new RedisRefs(this.redis, this.keys);
     this.index = new RedisIndex(this.redis, this.keys, this.objects);
+    this.usage = new RedisUsage(this.redis, this.keys);
     this.claims = new RedisClaims(this.redis, this.keys, this.index, ttl, new Heartbeat(url, options.redis ?? {}, ttl));
   }
 
@@ -106,6 +110,7 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
+    await closeUsage(this.usage).catch(() => undefined); // the counts this process still holds: one MULTI
     await this.claims.stop();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

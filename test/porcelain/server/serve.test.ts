@@ -91,7 +91,10 @@ describe("cashet serve", () => {
     assert.equal(logged.json.length, 2);
     assert.ok(logged.json.every((c: { func: { name: string } }) => c.func.name === "add"));
     assert.deepEqual((await call(open, "GET", "/log?tag=via=http")).json.map((c: { tags: object }) => c.tags), [{ via: "http" }]);
-    assert.ok((await call(open, "GET", "/stats")).json.totalCommits >= 4);
+    const st = (await call(open, "GET", "/stats")).json;
+    assert.ok(st.totalCommits >= 4);
+    assert.ok(st.misses >= 3 && typeof st.hits === "number" && typeof st.savedMs === "number", "the calls this server ran are counted");
+    assert.ok(st.functions.some((f: { name: string; misses: number }) => f.name === "add" && f.misses >= 2));
     const dry = await call(open, "POST", "/gc", { olderThan: "0s", dryRun: true });
     assert.equal(dry.status, 200);
     assert.equal(dry.json.dryRun, true);

@@ -144,6 +144,7 @@ describe("cashet serve: the web view", () => {
     const r = await get("/ui/stats");
     assert.equal(r.status, 200);
     assert.ok(r.text.includes("4 (3 completed, 1 failed)"), r.text);
+    assert.match(r.text, /<th>calls<\/th><td>(none counted yet|\d+ hits, \d+ misses, [\d.]+ s saved)/);
   });
 
   test("in headless Chromium: the log page renders, a commit link leads to the function's source", async (tc) => {
