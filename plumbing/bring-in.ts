@@ -8,8 +8,15 @@ import type { Store } from "./store.js";
 
 /** The first blob `commit` names that is neither inline in it nor had by `has`, or null. */
 export async function missingBlob(commit: Commit, has: (id: string) => boolean | Promise<boolean>): Promise<string | null> {
-  for (const b of commitBlobs(commit)) if (!b.inline && !(await has(b.id))) return b.id;
+  for (const id of neededBlobs(commit)) if (!(await has(id))) return id;
   return null;
+}
+
+/** The blobs `commit` names that must be in the store before it (those not riding inline in it). */
+export function neededBlobs(commit: Commit): string[] {
+  return commitBlobs(commit)
+    .filter((b) => !b.inline)
+    .map((b) => b.id);
 }
 
 export interface BringInOptions {

@@ -4,7 +4,7 @@
 // publishes blobs, commits (indexed) and refs (forward only), so a refused import leaves the
 // store as it was. An archive may come from a fork's CI: it is read as hostile (archive.ts).
 import { statSync } from "node:fs";
-import { bringInCommit, missingBlob } from "../plumbing/bring-in.js";
+import { bringInCommit, neededBlobs } from "../plumbing/bring-in.js";
 import { commitBlobs, decodeCommit, type Commit } from "../plumbing/commit.js";
 import { CashetError, CorruptObjectError, InvalidInputError, NotFoundError } from "../plumbing/errors.js";
 import { isId } from "../plumbing/ids.js";
@@ -134,8 +134,25 @@ export async function importArchive(store: Store, path: string, options: ImportO
 }
 
 /** What reading an archive found: everything it holds, verified, and nothing of it in the store yet. */
+/**
+ * What the checks need of a commit held until the archive is known good. Its bytes are kept for
+ * publishing (brought in from them, decoded and verified again); the decoded record is not — a
+ * commit whose closure has hundreds of components is mostly objects in memory, and an archive
+ * holds many.
+ */
+interface HeldCommit {
+  id: string;
+  fingerprint: string;
+  createdAt: string;
+  /** The blobs it names that must be staged or stored (plumbing/bring-in.ts `neededBlobs`). */
+  needs: string[];
+}
+
+/** A run a ref of the archive names: held, or already in the store. */
+type HeldRun = Pick<Commit, "id" | "fingerprint" | "createdAt">;
+
 interface ReadArchive {
-  commits: Array<{ commit: Commit; bytes: Buffer }>;
+  commits: Array<{ commit: HeldCommit; bytes: Buffer }>;
   refs: Array<{ name: string; id: string }>;
   counts: TransferCounts;
 }
@@ -147,7 +164,7 @@ async function readVerified(store: Store, staging: Staging, path: string, option
   const inflated = { bytes: 0, ceiling };
   const counts: TransferCounts = { commits: 0, blobs: 0, refs: 0, bytes: 0, skipped: 0 };
   let manifest: Manifest | null = null;
-  const commits: Array<{ commit: Commit; bytes: Buffer }> = [];
+  const commits: Array<{ commit: HeldCommit; bytes: Buffer }> = [];
   const refs: Array<{ name: string; id: string }> = [];
   let blobs = 0;
   let n = 0;
@@ -190,7 +207,7 @@ async function readVerified(store: Store, staging: Staging, path: string, option
       }
       // Held until the whole archive is known good: a commit object in a store is visible (an
       // index rebuild would find it).
-      commits.push({ commit, bytes });
+      commits.push({ commit: { id, fingerprint: commit.fingerprint, createdAt: commit.createdAt, needs: neededBlobs(commit) }, bytes });
     } else if (isZstdFrame(first)) {
       blobs++;
       const stored = await stageBlob(store, staging, id, first, rest, entry.name, inflated);
@@ -215,16 +232,17 @@ async function readVerified(store: Store, staging: Staging, path: string, option
 }
 
 /** Checks every reference the archive makes before anything is published; returns each ref with its commit. */
-async function checkReferences(store: Store, staging: Staging, read: ReadArchive, path: string): Promise<Array<{ name: string; commit: Commit }>> {
+async function checkReferences(store: Store, staging: Staging, read: ReadArchive, path: string): Promise<Array<{ name: string; commit: HeldRun }>> {
   const db = new ObjectDb(store.objects);
   // Everything a commit names must be staged, stored, or ride inline in it — checked for the
   // whole archive before anything is published, and again as each commit is brought in.
   for (const { commit: c } of read.commits) {
-    const missing = await missingBlob(c, async (id) => staging.has(id) || (await store.objects.size(id)) !== null);
+    let missing: string | null = null;
+    for (const id of c.needs) if (!missing && !(staging.has(id) || (await store.objects.size(id)) !== null)) missing = id;
     if (missing) throw new InvalidInputError(`${path}: commit ${c.id.slice(0, 12)} needs object ${missing.slice(0, 12)}, which is neither in the archive nor in the store`);
   }
   const byId = new Map(read.commits.map(({ commit: c }) => [c.id, c]));
-  const refs: Array<{ name: string; commit: Commit }> = [];
+  const refs: Array<{ name: string; commit: HeldRun }> = [];
   for (const r of read.refs) {
     const commit = byId.get(r.id) ?? (await db.getCommit(r.id));
     if (!commit) throw new InvalidInputError(`archive entry "refs/${r.name}" names commit ${r.id.slice(0, 12)}, which the archive does not hold`);
@@ -241,7 +259,7 @@ async function checkReferences(store: Store, staging: Staging, read: ReadArchive
  * indexed). docs/decisions.md §9 says
  * what a crash at each step leaves.
  */
-async function publish(store: Store, staging: Staging, read: ReadArchive, refs: Array<{ name: string; commit: Commit }>): Promise<TransferCounts> {
+async function publish(store: Store, staging: Staging, read: ReadArchive, refs: Array<{ name: string; commit: HeldRun }>): Promise<TransferCounts> {
   const { counts } = read;
   await staging.publish();
   for (const { commit: c, bytes } of read.commits) {
@@ -261,7 +279,7 @@ async function publish(store: Store, staging: Staging, read: ReadArchive, refs: 
 }
 
 /** Moves `ref` to `commit` unless it already names a run at least as new. */
-async function moveForward(store: Store, db: ObjectDb, ref: string, commit: Commit): Promise<boolean> {
+async function moveForward(store: Store, db: ObjectDb, ref: string, commit: HeldRun): Promise<boolean> {
   for (;;) {
     const head = await store.refs.read(ref);
     if (head === commit.id) return false;
