@@ -14,7 +14,8 @@
 // one whose inputs all are: restoring a data file serves the result made from it, without moving
 // the ref (a hit never writes a ref; the next run's parent is still the head).
 import { inlineBlob, type Commit } from "./commit.js";
-import { inputsMatch } from "./observed.js";
+import { createRequire } from "node:module";
+import type * as Observed from "./observed.js";
 import { decodeObject, ObjectDb } from "./objects.js";
 import type { ObjectStorage, Store } from "./store.js";
 
@@ -40,9 +41,10 @@ interface Memory {
 export interface HitOptions {
   /**
    * The project root the commit's observed paths are relative to (plumbing/observed.ts
-   * `projectRoot`). Without it a commit that records observed inputs is never a hit.
+   * `projectRoot`), or how to find it — asked only of a commit that records observed inputs.
+   * Without it such a commit is never a hit.
    */
-  root?: string;
+  root?: string | (() => string);
 }
 
 const memories = new WeakMap<ObjectStorage, Memory>();
@@ -93,7 +95,8 @@ export async function readHit(store: Store, ref: string, options: HitOptions = {
 function inputsHold(commit: Commit, options: HitOptions): boolean {
   const observed = commit.observed;
   if (!observed || (observed.files.length === 0 && observed.env.length === 0)) return true;
-  return options.root !== undefined && inputsMatch(observed, options.root);
+  if (options.root === undefined) return false;
+  return observedInputs().inputsMatch(observed, typeof options.root === "function" ? options.root() : options.root);
 }
 
 /** The output of `commit`, which answers: verified (a corrupt blob is removed, and a miss), its use recorded. */
@@ -231,3 +234,12 @@ export async function peekHead(store: Pick<Store, "objects" | "refs">, ref: stri
   const stored = inlineBlob(commit, hash) !== null || (await store.objects.size(hash)) !== null;
   return { state: stored ? "hit" : "no-output", commit };
 }
+
+/**
+ * plumbing/observed.ts, loaded by the first commit that records observed inputs: a hit of one that
+ * records none (and every CLI hit of such a task) never pays for it.
+ */
+export function observedInputs(): typeof Observed {
+  return (observedModule ??= createRequire(import.meta.url)("./observed.js") as typeof Observed);
+}
+let observedModule: typeof Observed | undefined;

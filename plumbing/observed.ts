@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import fs, { type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { ObservedInputs } from "./commit.js";
+import { inputHashesDir } from "./input-hashes.js";
 
 // node:fs as loaded, before porcelain/exec/observe.ts wraps it: checking an input is not a read by
 // the task that may be running (a nested call's check reaches the outer call through its commit).
@@ -180,15 +181,16 @@ interface Kept {
 const NO_THROW = { throwIfNoEntry: false } as const;
 const kept = new Map<string, Kept>();
 const KEPT_IN_MEMORY = 8192;
-let disk: { dir: string; tmp: string; made: boolean } | null = null;
+let keptOnDisk: { dir: string; tmp: string; made: boolean } | null = null;
 let written = 0;
 
-/**
- * Keeps content hashes in `dir` too (a store's `cache/inputs`), so that a hit in another process
- * costs a stat and a small read per observed file instead of hashing it. The first call wins.
- */
-export function keepInputHashes(dir: string, tmp: string): void {
-  disk ??= { dir, tmp, made: false };
+/** Where hashes are kept on disk (plumbing/input-hashes.ts), once a store has said. */
+function onDisk(): { dir: string; tmp: string; made: boolean } | null {
+  if (!keptOnDisk) {
+    const where = inputHashesDir();
+    if (where) keptOnDisk = { ...where, made: false };
+  }
+  return keptOnDisk;
 }
 
 function keptHash(abs: string, st: Stats, kind: "file" | "dir"): string | null {
@@ -197,6 +199,7 @@ function keptHash(abs: string, st: Stats, kind: "file" | "dir"): string | null {
     const same = mem.ino === st.ino && mem.mtimeMs === st.mtimeMs && mem.ctimeMs === st.ctimeMs && mem.size === st.size && mem.dev === st.dev;
     return same && mem.kind === kind ? mem.hash : null;
   }
+  const disk = onDisk();
   if (!disk) return null;
   try {
     const key = keyOf(st);
@@ -212,6 +215,7 @@ function keptHash(abs: string, st: Stats, kind: "file" | "dir"): string | null {
 function keepHash(abs: string, st: Stats, kind: "file" | "dir", hash: string): void {
   const entry = keptOf(st, kind, hash);
   remember(abs, entry);
+  const disk = onDisk();
   if (!disk) return;
   try {
     if (!disk.made) mkdirSync(disk.dir, { recursive: true });

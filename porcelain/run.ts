@@ -9,8 +9,7 @@ import { CorruptObjectError, InvalidInputError, TaskError, TaskTimeoutError, Wai
 import { hashArgs, type HashArgsOptions } from "../plumbing/hash/args.js";
 import type { ArgsTree } from "../plumbing/hash/args-tree.js";
 import { sha256 } from "../plumbing/ids.js";
-import { readHit, type Hit } from "../plumbing/hits.js";
-import { projectRoot } from "../plumbing/observed.js";
+import { observedInputs, readHit, type Hit } from "../plumbing/hits.js";
 import { ObjectDb } from "../plumbing/objects.js";
 import { publishRun } from "../plumbing/publish.js";
 import { fingerprintRef } from "../plumbing/refs.js";
@@ -144,7 +143,9 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
   const calledAt = Date.now();
   const name = options.name ?? task.func.name;
   const waiting = new Waiting(store, fingerprint, name, options);
-  const root = projectRoot(task.file); // what the commit's observed paths are relative to
+  // What the commit's observed paths are relative to: found only when a commit records any, or on a miss.
+  let known: string | undefined;
+  const root = (): string => (known ??= observedInputs().projectRoot(task.file));
 
   for (;;) {
     options.signal?.throwIfAborted();
@@ -184,7 +185,7 @@ export async function run(store: Store, task: TaskSpec, options: RunOptions = {}
       const tree = await treeOf(task.args, hashOptions);
       const why = options.explain ? await whyMissed(store, task, options, { fingerprint, argsHash, tree }) : {};
       countMiss(store, name, task.func.module); // forced, uncached and failed runs too: every call that runs
-      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree, root }, claim);
+      const result = await execute(store, db, task, options, { fingerprint, argsHash, ref, tree, root: root() }, claim);
       return passObserved({ ...result, cached: false, durationMs: elapsed(), savedMs: 0, ...why }, root);
     } finally {
       await claim.release();
@@ -211,8 +212,8 @@ async function whyMissed(store: Store, task: TaskSpec, options: RunOptions, key:
  * was a hit. The observer is this thread's (exec/observe.ts `OBSERVER`), installed by its first
  * miss; a hit does not load that file, and without it no task is running here.
  */
-function passObserved<R extends { commit: Commit }>(result: R, root: string): R {
-  if (result.commit.observed) (globalThis as { [key: symbol]: Observer | undefined })[Symbol.for("cashet.observer")]?.current()?.include(result.commit.observed, root);
+function passObserved<R extends { commit: Commit }>(result: R, root: () => string): R {
+  if (result.commit.observed) (globalThis as { [key: symbol]: Observer | undefined })[Symbol.for("cashet.observer")]?.current()?.include(result.commit.observed, root());
   return result;
 }
 

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import type * as Analyses from "../hash/module.js";
-import { keepInputHashes } from "../observed.js";
+import { keepInputHashes } from "../input-hashes.js";
 import type { Store } from "../store.js";
 import { analysisDir, inputHashDir, objectsDir, tmpDir } from "./fs/layout.js";
 import { FsStore } from "./fs/store.js";
