@@ -16,7 +16,7 @@ import { ResultRef } from "../porcelain/result-ref.js";
 import { functionTask } from "../porcelain/task.js";
 import type { Executor, RemoteRunner } from "../porcelain/exec/executor.js";
 import { isLoopback, serve, type Listening } from "../porcelain/server/serve.js";
-import { batchSummary, submitMany, type BatchSummary, type BatchTask } from "../porcelain/submit-many.js";
+import { batchSummary, submitMany, summaryLine, type BatchSummary, type BatchTask } from "../porcelain/submit-many.js";
 import { exportArchive, importArchive, type ExportFilters, type ImportOptions, type TransferCounts } from "../porcelain/transfer.js";
 import { clear, type ClearOptions, type ClearResult } from "../porcelain/clear.js";
 import { diff, type CommitDiff } from "../porcelain/diff.js";
@@ -58,6 +58,12 @@ export interface ClientOptions {
    * machine) before it gives up with WaitTimeoutError; a call's own `waitTimeout` wins. Default: no limit.
    */
   waitTimeout?: number;
+  /**
+   * On a terminal (stderr a TTY), `submitMany` and `map` end with one line on stderr saying what
+   * the batch did (`cashet: 12 cached, 3 ran, saved 4m12s`); false: never. The same counts are
+   * the results' `summary` either way.
+   */
+  summary?: boolean;
 }
 
 /** Per-call options (SPEC §4). Durations are seconds. */
@@ -209,7 +215,7 @@ export class Client {
         })).result,
       { maxWorkers: options.maxWorkers ?? this.maxWorkers(), dependencyOf: (v) => (isTaskRef(v) ? v.target : undefined), ...(options.signal ? { signal: options.signal } : {}) },
     );
-    return withSummary(list ? refs : Object.fromEntries(parsed.map((p, i) => [p.key, refs[i]!])), answers);
+    return withSummary(list ? refs : Object.fromEntries(parsed.map((p, i) => [p.key, refs[i]!])), answers, this.options.summary);
   }
 
   /** `fn(item, ...extraArgs)` for each item, each cached on its own, run like submitMany; `summary` says what ran. */
@@ -221,7 +227,7 @@ export class Client {
     const tasks = Array.from(items, (item, i): BatchTask => ({ key: i, label: `item ${i}`, args: [item, ...extraArgs] }));
     const answers: Array<Answer<Awaited<R>>> = [];
     const refs = await submitMany(tasks, async (i, args) => (answers[i] = await this.answer(fn as (...a: unknown[]) => R, { args })).result, { maxWorkers: this.maxWorkers() });
-    return withSummary(refs, answers) as Summarized<Array<ResultRef<Awaited<R>>>>; // an array has no task named "summary"
+    return withSummary(refs, answers, this.options.summary) as Summarized<Array<ResultRef<Awaited<R>>>>; // an array has no task named "summary"
   }
 
   /** Commits matching every filter, newest first (default limit 20; `Infinity` for all). */
@@ -316,9 +322,14 @@ export class Client {
   }
 }
 
-/** `results` with the batch's summary as a non-enumerable `summary` (unless a task of the batch is named so). */
-function withSummary<R extends object>(results: R, answers: ReadonlyArray<{ cached: boolean; savedMs: number }>): R {
-  if (!Object.hasOwn(results, "summary")) Object.defineProperty(results, "summary", { value: batchSummary(answers), enumerable: false });
+/**
+ * `results` with the batch's summary as a non-enumerable `summary` (unless a task of the batch is
+ * named so); on a terminal (stderr a TTY, `say` not false), that summary as one line on stderr.
+ */
+function withSummary<R extends object>(results: R, answers: ReadonlyArray<{ cached: boolean; savedMs: number }>, say = true): R {
+  const summary = batchSummary(answers);
+  if (say && process.stderr.isTTY) process.stderr.write(`cashet: ${summaryLine(summary)}\n`);
+  if (!Object.hasOwn(results, "summary")) Object.defineProperty(results, "summary", { value: summary, enumerable: false });
   return results;
 }
 

@@ -12,6 +12,19 @@ export interface BatchSummary {
   savedMs: number;
 }
 
+/** A batch's summary as one line for people: `12 cached, 3 ran, saved 4m12s`. */
+export function summaryLine(summary: BatchSummary): string {
+  return `${summary.cached} cached, ${summary.ran} ran, saved ${savedForPeople(summary.savedMs)}`;
+}
+
+/** 850ms, 4.2s, 4m12s, 3h07m: the time a batch saved. */
+function savedForPeople(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
 /** The summary of a batch's answers (each cached or not, with the time it saved). */
 export function batchSummary(answers: ReadonlyArray<{ cached: boolean; savedMs: number }>): BatchSummary {
   const summary: BatchSummary = { cached: 0, ran: 0, savedMs: 0 };

@@ -2,6 +2,7 @@
 // upstream results, caches every step, bounds parallelism, and rejects bad graphs before running;
 // map caches per item.
 import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Client } from "../../lib/client.js";
@@ -10,6 +11,7 @@ import { InvalidInputError } from "../../plumbing/errors.js";
 import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { TaskError } from "../../porcelain/run.js";
+import { exec } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 // Tasks live at module level: what a closure captures is part of its key, so counters captured
@@ -274,5 +276,40 @@ describe("submitMany on the fs store", () => {
     assert.equal(total() - before, 0);
     assert.equal(again.score.commit, first.score.commit);
     assert.equal(await again.score.load(), 30);
+  });
+});
+
+describe("a batch's summary line on a terminal", { skip: !existsSync("/usr/bin/script") && "needs script(1) for a pseudo-terminal" }, () => {
+  const t = tempDir("cashet-summary-line-");
+  after(() => t.remove());
+  const LIB = new URL("../../lib/index.js", import.meta.url).href;
+  const script = (summary: boolean): string => {
+    const file = join(t.dir, `batch-${summary}.mjs`);
+    writeFileSync(
+      file,
+      `import { Client } from ${JSON.stringify(LIB)};\nexport function sq(x) { return x * x; }\nconst client = new Client({ storeDir: ${JSON.stringify(join(t.dir, `store-${summary}`))}, summary: ${summary} });\ntry {\n  const a = await client.map(sq, [1, 2, 3]);\n  const b = await client.map(sq, [1, 2, 3, 4]);\n  console.log("summaries " + JSON.stringify([{ ...a.summary, savedMs: 0 }, { ...b.summary, savedMs: 0 }]));\n} finally {\n  await client.close();\n}\n`,
+    );
+    return file;
+  };
+
+  test("on a TTY each batch ends with `cashet: N cached, M ran, saved …` on stderr; on a pipe, and with summary: false, nothing", async () => {
+    const file = script(true);
+    const tty = await exec("script", ["-qec", `${process.execPath} ${file}`, "/dev/null"], { cwd: t.dir });
+    assert.equal(tty.code, 0, tty.out);
+    const lines = tty.out.split(/\r?\n/).filter((l) => l.startsWith("cashet: "));
+    assert.equal(lines.length, 2, tty.out);
+    assert.match(lines[0]!, /^cashet: 0 cached, 3 ran, saved 0ms$/);
+    assert.match(lines[1]!, /^cashet: 3 cached, 1 ran, saved \d+(ms|\.\ds)$/);
+    assert.match(tty.out, /summaries \[\{"cached":0,"ran":3,"savedMs":0\},\{"cached":3,"ran":1,"savedMs":0\}\]/);
+
+    const pipe = await exec(process.execPath, [file], { cwd: t.dir });
+    assert.equal(pipe.code, 0, pipe.stderr);
+    assert.doesNotMatch(pipe.stderr, /cashet: /, "a pipe gets no summary line");
+    assert.match(pipe.out, /summaries/);
+
+    const quiet = await exec("script", ["-qec", `${process.execPath} ${script(false)}`, "/dev/null"], { cwd: t.dir });
+    assert.equal(quiet.code, 0, quiet.out);
+    assert.doesNotMatch(quiet.out, /cashet: \d+ cached/, "summary: false prints nothing");
+    assert.match(quiet.out, /summaries/);
   });
 });

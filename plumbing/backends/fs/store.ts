@@ -187,6 +187,7 @@ class FsUsage implements UsageStorage {
   }
 
   addSync(batch: FunctionUsage[], final = false): void {
+    const fresh = this.file === null;
     if (batch.length) {
       this.file ??= newStatsFile();
       const line = `${JSON.stringify({ at: Date.now(), rows: batch })}\n`;
@@ -199,7 +200,11 @@ class FsUsage implements UsageStorage {
         appendFileSync(path, line);
       }
     }
-    if (final && this.file) {
+    if (final && this.file && fresh) {
+      // One batch, written at exit (a CLI hit): no rename, a syscall a hit need not pay — the fold
+      // removes the `.log` of a writer that is gone as it removes a `.done`.
+      this.file = null;
+    } else if (final && this.file) {
       // Done with it: the daemon may remove it once folded. Counts added later start a new file.
       renameSync(join(statsDir(this.dir), `${this.file}.log`), join(statsDir(this.dir), `${this.file}.done`));
       this.file = null;
