@@ -356,7 +356,7 @@ export class IndexDb implements Index {
 }
 
 /** Every key in a range. */
-async function allKeys(db: KvDb, range: { gte?: string; lt?: string; lte?: string; limit?: number }): Promise<string[]> {
+export async function allKeys(db: KvDb, range: { gte?: string; lt?: string; lte?: string; limit?: number }): Promise<string[]> {
   const it = db.keys(range);
   const out: string[] = [];
   try {

@@ -3,7 +3,7 @@
 // could rebuild them — so `reindex` leaves their keys alone. Like the index, one writer at a time:
 // the fs store's daemon, or the memory store's process.
 import type { FunctionUsage, Usage, UsageStorage } from "../store.js";
-import type { KvDb, Op } from "./db.js";
+import { allKeys, type KvDb, type Op } from "./db.js"; // allKeys is called, never read at load: the import cycle is harmless
 
 /*
  * Key layout (utf8; "·" is \x00). Every key starts with "u", a prefix no index key uses:
@@ -62,13 +62,13 @@ export class UsageDb implements UsageStorage {
   /** The stats files with a recorded offset. */
   async files(): Promise<string[]> {
     const p = fileKey("");
-    return (await keysIn(this.db, p, p + END)).map((k) => k.slice(p.length));
+    return (await allKeys(this.db, { gte: p, lt: p + END })).map((k) => k.slice(p.length));
   }
 
   async read(): Promise<Usage> {
     const p = ["u", "f", ""].join(SEP);
     const functions: FunctionUsage[] = [];
-    for (const k of await keysIn(this.db, p, p + END)) {
+    for (const k of await allKeys(this.db, { gte: p, lt: p + END })) {
       const [name, module] = k.slice(p.length).split(SEP) as [string, string];
       functions.push({ ...zero(name, module ?? ""), ...parseCounts(this.db.getSync(k)) });
     }
@@ -96,15 +96,4 @@ function parseCounts(raw: string | undefined): Partial<FunctionUsage> {
   } catch {
     return {};
   }
-}
-
-async function keysIn(db: KvDb, gte: string, lt: string): Promise<string[]> {
-  const it = db.keys({ gte, lt });
-  const out: string[] = [];
-  try {
-    for (let keys = await it.nextv(1000); keys.length; keys = await it.nextv(1000)) out.push(...keys);
-  } finally {
-    await it.close();
-  }
-  return out;
 }

@@ -9,6 +9,7 @@ import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
 import type { Store } from "../../plumbing/store.js";
 import { FsStore } from "../../plumbing/backends/fs/store.js";
+import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { makeRecord, tempDir } from "./fixtures.js";
 
 export interface RunSpec {
@@ -94,4 +95,18 @@ export async function tempFsStore(): Promise<{ store: FsStore; dir: string; disp
       t.remove();
     },
   };
+}
+
+/** The local backends a store rule is tested on: a memory store, and an fs store in a fresh directory under `dir`. */
+export function localBackends(dir: string): Array<[string, () => Promise<{ store: Store; close: () => Promise<void> }>]> {
+  return [
+    ["MemoryStore", async () => {
+      const store = new MemoryStore();
+      return { store, close: () => store.close() };
+    }],
+    ["FsStore", async () => {
+      const store = new FsStore(join(dir, randomBytes(4).toString("hex")));
+      return { store, close: async () => (await store.stopDaemon(), await store.close()) };
+    }],
+  ];
 }

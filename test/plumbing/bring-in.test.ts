@@ -11,9 +11,9 @@ import { CorruptObjectError } from "../../plumbing/errors.js";
 import { sha256 } from "../../plumbing/ids.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
 import type { Store } from "../../plumbing/store.js";
-import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { makeRecord, tempDir } from "../helpers/fixtures.js";
+import { localBackends } from "../helpers/runs.js";
 
 process.env.CASHET_DAEMON_IDLE_MS ??= "5000";
 const t = tempDir("cashet-bring-in-");
@@ -33,16 +33,7 @@ async function objectIds(store: Store): Promise<string[]> {
   return ids;
 }
 
-const backends: Array<[string, () => Promise<{ store: Store; close: () => Promise<void> }>]> = [
-  ["MemoryStore", async () => {
-    const store = new MemoryStore();
-    return { store, close: () => store.close() };
-  }],
-  ["FsStore", async () => {
-    const store = new FsStore(`${t.dir}/${randomBytes(4).toString("hex")}`);
-    return { store, close: async () => (await store.stopDaemon(), await store.close()) };
-  }],
-];
+const backends = localBackends(t.dir);
 
 for (const [name, open] of backends) {
   describe(`bringInCommit on ${name}`, () => {

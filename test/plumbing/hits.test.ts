@@ -10,9 +10,9 @@ import { readHit, readHitCommit, verifiedCommit } from "../../plumbing/hits.js";
 import { ObjectDb } from "../../plumbing/objects.js";
 import { fingerprintRef } from "../../plumbing/refs.js";
 import type { Store } from "../../plumbing/store.js";
-import { FsStore } from "../../plumbing/backends/fs/store.js";
 import { MemoryStore } from "../../plumbing/backends/memory.js";
 import { makeRecord, tempDir } from "../helpers/fixtures.js";
+import { localBackends } from "../helpers/runs.js";
 
 process.env.CASHET_DAEMON_IDLE_MS ??= "5000";
 const t = tempDir("cashet-hits-");
@@ -31,16 +31,7 @@ async function storeRun(store: Store, seed: string, overrides: Partial<CommitRec
   return { id, ref, output, blob: blob.id };
 }
 
-const backends: Array<[string, () => Promise<{ store: Store; close: () => Promise<void> }>]> = [
-  ["MemoryStore", async () => {
-    const store = new MemoryStore();
-    return { store, close: () => store.close() };
-  }],
-  ["FsStore", async () => {
-    const store = new FsStore(`${t.dir}/${randomBytes(4).toString("hex")}`);
-    return { store, close: async () => (await store.stopDaemon(), await store.close()) };
-  }],
-];
+const backends = localBackends(t.dir);
 
 for (const [name, open] of backends) {
   describe(`readHit on ${name}`, () => {
