@@ -57,23 +57,38 @@ export interface RunFileOptions extends RunOptions {
  */
 export async function runFile(target: FileCall, options: RunFileOptions): Promise<Answer> {
   const { store: given, queue, ...runOptions } = options;
-  const opening = isStore(given) ? null : given;
-  if (opening && !redisUrl(opening.redis)) keepAnalyses(storeDir(opening.dir)); // a later hit hashes without parsing
-  const task = await fileTask(target);
   if (queue) {
-    const url = queue.redis ?? redisUrl(opening ? opening.redis : undefined) ?? undefined;
+    const url = queue.redis ?? redisUrl(isStore(given) ? undefined : given.redis) ?? undefined;
     if (!url) throw new InvalidInputError("a queued call needs the Redis store the workers use (--redis URL or CASHET_REDIS)");
     const { QueueExecutor } = await import("./exec/queue.js"); // bullmq and ioredis: only for a queued call
     runOptions.executor = new QueueExecutor({ ...queue, redis: url });
   }
-  const store = opening ? await openStore({ ...opening, create: true }) : (given as Store);
   try {
-    return await call(store, task, runOptions);
+    const { task, store, done } = await fileTaskIn(target, given, true);
+    try {
+      return await call(store, task, runOptions);
+    } finally {
+      await done();
+    }
   } finally {
     // its connections would keep a failed or timed-out command alive
     if (queue) await (runOptions.executor as { close(): Promise<void> }).close();
-    if (opening) await store.close();
   }
+}
+
+/**
+ * A file call's task and the store it is asked in (`runFile`, `explainFile`): the task first — a
+ * missing file, export or argument is refused before any store is opened, so bad input changes
+ * nothing — then the store, opened when it is named (created only for a writer, `create`) and
+ * closed by `done`, or used as given. Module analyses are kept in a directory store named so.
+ */
+export async function fileTaskIn(target: FileCall, given: Store | OpenStoreOptions, create: boolean): Promise<{ task: TaskSpec; store: Store; done: () => Promise<void> }> {
+  const opening = isStore(given) ? null : given;
+  if (opening && !redisUrl(opening.redis)) keepAnalyses(storeDir(opening.dir)); // a later hit hashes without parsing
+  const task = await fileTask(target);
+  if (!opening) return { task, store: given as Store, done: async () => undefined };
+  const store = await openStore({ ...opening, create });
+  return { task, store, done: () => store.close() };
 }
 
 function isStore(s: Store | OpenStoreOptions): s is Store {

@@ -2,7 +2,7 @@
 // same fingerprint) and nothing runs: it reads the call's head, the newest runs of its function
 // (same name, same module) to compare with component by component (compare.ts), and — when the
 // function was never stored — the index's function names, for the nearest one.
-import { keepAnalyses, openStore, redisUrl, storeDir, type OpenStoreOptions } from "../plumbing/backends/open.js";
+import type { OpenStoreOptions } from "../plumbing/backends/open.js";
 import type { Commit, CommitStatus } from "../plumbing/commit.js";
 import type { HashArgsOptions } from "../plumbing/hash/args.js";
 import { argsTree, type ArgsTree } from "../plumbing/hash/args-tree.js";
@@ -14,7 +14,8 @@ import type { Store } from "../plumbing/store.js";
 import { compareCalls, describeDifference, formatAgo, type CallRecord, type Difference } from "./compare.js";
 import { sourceDiff } from "./diff.js";
 import { fingerprintOf, type TaskSpec } from "./run.js";
-import { fileTask, type FileCall } from "./task.js";
+import { fileTaskIn } from "./call.js";
+import type { FileCall } from "./task.js";
 
 export type { Difference, DifferenceKind } from "./compare.js";
 
@@ -90,14 +91,11 @@ export async function explain(store: Store, task: TaskSpec, options: ExplainOpti
  */
 export async function explainFile(target: FileCall, options: ExplainOptions & { store: Store | OpenStoreOptions }): Promise<Explanation> {
   const { store: given, ...rest } = options;
-  const opening = "objects" in given && "refs" in given ? null : (given as OpenStoreOptions);
-  if (opening && !redisUrl(opening.redis)) keepAnalyses(storeDir(opening.dir));
-  const task = await fileTask(target);
-  const store = opening ? await openStore({ ...opening, create: false }) : (given as Store);
+  const { task, store, done } = await fileTaskIn(target, given, false);
   try {
     return await explain(store, task, rest);
   } finally {
-    if (opening) await store.close();
+    await done();
   }
 }
 
